@@ -1,0 +1,18 @@
+import type { ImageInput } from '../intake/image-input.js';
+
+/** What one ensemble member says about one image. */
+export type DetectorOutcome =
+  | { status: 'ok'; score: number; evidence?: string[] }
+  /** The member has nothing to say about this image (no metadata found, model file missing, …). */
+  | { status: 'abstain'; code: string; reason: string };
+
+export interface DetectContext {
+  signal?: AbortSignal;
+}
+
+/** One member of the local ensemble. Throwing means the member failed on this image. */
+export interface Detector {
+  readonly id: string;
+  readonly weight: number;
+  detect(image: ImageInput, context: DetectContext): Promise<DetectorOutcome>;
+}

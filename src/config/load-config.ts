@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { GenguardError } from '../errors/genguard-error.js';
 import { envSchema, type Env } from './schema.js';
 import type { Bands } from '../detector/result.js';
+import { buildRemoteConfig, type RemoteConfig } from '../detector/remote/remote-config.js';
 
 export interface IntakeLimits {
   maxBytes: number;
@@ -13,11 +14,59 @@ export interface IntakeLimits {
   allowHosts: string[];
 }
 
+/** Queue, worker and result-cache settings (src/queue); each field's env variable documents its default. */
+export interface QueueConfig {
+  redisUrl: string;
+  prefix: string;
+  concurrency: { detect: number; notify: number; slow: number };
+  timeouts: { detectMs: number; slowMs: number; modelMs: Record<string, number> };
+  attempts: { detect: number; notify: number; backoffMs: number };
+  retention: { keepCompletedSeconds: number; keepFailedSeconds: number };
+  lockMs: number;
+  stalledIntervalMs: number;
+  addTimeoutMs: number;
+  /** Shared limiter for remote backends; null when GENGUARD_REMOTE_RATE_MAX is 0. */
+  remoteRateLimit: { max: number; durationMs: number } | null;
+  cache: { enabled: boolean; ttlSeconds: number; phashDistance: number };
+  metrics: { port: number; host: string };
+}
+
+/** Discord adapter settings (src/bots/discord); DiscordBot checks token and application id at start. */
+export interface DiscordConfig {
+  token: string | undefined;
+  applicationId: string | undefined;
+  /** REST base without the version, e.g. https://discord.com/api. */
+  apiBase: string;
+  devGuildId: string | undefined;
+  mediaHosts: string[];
+}
+
+/** Slack adapter settings (src/bots/slack); SlackBot checks that the combination is usable. */
+export interface SlackConfig {
+  botToken: string | undefined;
+  signingSecret: string | undefined;
+  appToken: string | undefined;
+  /** SLACK_SOCKET_MODE, or inferred: on when SLACK_APP_TOKEN is set. */
+  socketMode: boolean;
+  apiUrl: string;
+  port: number;
+  adminUserToken: string | undefined;
+  oauth: { clientId: string | undefined; clientSecret: string | undefined; stateSecret: string | undefined };
+  adminGroup: string | undefined;
+  ephemeralChecks: boolean;
+  fileHosts: string[];
+}
+
 export interface Config {
   env: Env;
   bands: Bands;
   intake: IntakeLimits;
   manifestPath: string;
+  slack: SlackConfig;
+  discord: DiscordConfig;
+  queue: QueueConfig;
+  /** Remote backends (BitMind, Bijou) and the cascade. */
+  remote: RemoteConfig;
 }
 
 /** The repository (or installed package) root, where `models/` lives. */
@@ -48,5 +97,62 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       allowHosts: env.GENGUARD_FETCH_ALLOW_HOSTS,
     },
     manifestPath: env.GENGUARD_MODELS_MANIFEST ?? path.join(PACKAGE_ROOT, 'models', 'manifest.json'),
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      socketMode: env.SLACK_SOCKET_MODE ?? env.SLACK_APP_TOKEN !== undefined,
+      apiUrl: env.SLACK_API_URL,
+      port: env.SLACK_PORT,
+      adminUserToken: env.SLACK_ADMIN_USER_TOKEN,
+      oauth: { clientId: env.SLACK_CLIENT_ID, clientSecret: env.SLACK_CLIENT_SECRET, stateSecret: env.SLACK_STATE_SECRET },
+      adminGroup: env.SLACK_ADMIN_GROUP,
+      ephemeralChecks: env.SLACK_AICHECK_EPHEMERAL,
+      fileHosts: env.SLACK_FILE_HOSTS,
+    },
+    queue: {
+      redisUrl: env.REDIS_URL,
+      prefix: env.GENGUARD_QUEUE_PREFIX,
+      concurrency: {
+        detect: env.GENGUARD_WORKER_CONCURRENCY,
+        notify: env.GENGUARD_NOTIFY_CONCURRENCY,
+        slow: env.GENGUARD_SLOW_CONCURRENCY,
+      },
+      timeouts: {
+        detectMs: env.GENGUARD_DETECT_TIMEOUT_MS,
+        slowMs: env.GENGUARD_SLOW_TIMEOUT_MS,
+        modelMs: env.GENGUARD_MODEL_TIMEOUTS,
+      },
+      attempts: {
+        detect: env.GENGUARD_QUEUE_ATTEMPTS,
+        notify: env.GENGUARD_NOTIFY_ATTEMPTS,
+        backoffMs: env.GENGUARD_QUEUE_BACKOFF_MS,
+      },
+      retention: {
+        keepCompletedSeconds: env.GENGUARD_QUEUE_KEEP_COMPLETED_SECONDS,
+        keepFailedSeconds: env.GENGUARD_QUEUE_KEEP_FAILED_SECONDS,
+      },
+      lockMs: env.GENGUARD_QUEUE_LOCK_MS,
+      stalledIntervalMs: env.GENGUARD_QUEUE_STALLED_INTERVAL_MS,
+      addTimeoutMs: env.GENGUARD_QUEUE_ADD_TIMEOUT_MS,
+      remoteRateLimit:
+        env.GENGUARD_REMOTE_RATE_MAX > 0
+          ? { max: env.GENGUARD_REMOTE_RATE_MAX, durationMs: env.GENGUARD_REMOTE_RATE_WINDOW_MS }
+          : null,
+      cache: {
+        enabled: env.GENGUARD_CACHE,
+        ttlSeconds: env.GENGUARD_CACHE_TTL_SECONDS,
+        phashDistance: env.GENGUARD_CACHE_PHASH_DISTANCE,
+      },
+      metrics: { port: env.GENGUARD_METRICS_PORT, host: env.GENGUARD_METRICS_HOST },
+    },
+    remote: buildRemoteConfig(env),
+    discord: {
+      token: env.DISCORD_TOKEN,
+      applicationId: env.DISCORD_APPLICATION_ID,
+      apiBase: env.DISCORD_API_BASE.replace(/\/+$/, ''),
+      devGuildId: env.DISCORD_DEV_GUILD_ID,
+      mediaHosts: env.DISCORD_MEDIA_HOSTS,
+    },
   };
 }

@@ -1,4 +1,5 @@
 import type { ImageInput } from '../intake/image-input.js';
+import type { RawImage } from './raw-image.js';
 
 /** What one ensemble member says about one image. */
 export type DetectorOutcome =
@@ -8,6 +9,8 @@ export type DetectorOutcome =
 
 export interface DetectContext {
   signal?: AbortSignal;
+  /** Decoded pixels, decoded once per image and shared by every pixel detector. */
+  pixels?: () => Promise<RawImage>;
 }
 
 /** One member of the local ensemble. Throwing means the member failed on this image. */

@@ -14,4 +14,6 @@ export interface ImageInput {
   sha256: string;
   /** Where it came from, for messages: a path, a URL, or "bytes". */
   source: string;
+  /** Frames or pages when more than one (animated GIF/WebP, multi-page TIFF); only the first is analysed. */
+  pages?: number;
 }

@@ -1,0 +1,46 @@
+import { escapeMarkdown } from 'discord.js';
+
+/**
+ * Text from users (file names, URLs, channel names) rendered in Discord markdown. Everything
+ * is escaped so a crafted file name cannot format, hide a link or look like a mention.
+ * Pings are prevented separately: every message is sent with `allowedMentions: { parse: [] }`
+ * (NO_MENTIONS), so even a mention that slipped through would not notify anyone.
+ */
+
+const ZWSP = '\u200b';
+
+/** Escapes markdown, masked links, headings/lists and mention syntax; one line, at most `max` characters. */
+export function escapeText(text: string, max = 200): string {
+  const oneLine = text.replace(/[\r\n\t]+/g, ' ').trim();
+  const short = oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+  return escapeMarkdown(short, {
+    heading: true,
+    bulletedList: true,
+    numberedList: true,
+    maskedLink: true,
+  })
+    .replace(/@/g, `@${ZWSP}`)
+    .replace(/</g, '\\<')
+    .replace(/>/g, '\\>');
+}
+
+/** A URL shown as text, in inline code: nothing inside is interpreted (no link preview, no markdown). */
+export function escapeUrl(url: string, max = 120): string {
+  const short = url.length > max ? `${url.slice(0, max - 1)}…` : url;
+  // Inline code cannot contain a backtick; nothing else inside code is interpreted.
+  return `\`${short.replace(/`/g, 'ˋ').replace(/[\r\n]+/g, ' ')}\``;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${bytes} B`;
+}
+
+/** Allowed mentions for every message genguard sends: none. */
+export const NO_MENTIONS = { parse: [] as never[], replied_user: false } as const;
+
+/** Cuts to Discord's field limits without breaking the last character. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

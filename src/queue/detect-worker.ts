@@ -1,0 +1,143 @@
+import { UnrecoverableError, Worker, type Job, type JobsOptions, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { GenguardError, toGenguardError } from '../errors/genguard-error.js';
+import { genguardBackoff } from './genguard-backoff.js';
+import type { ErrorNotifyJob, NotifyJob, ResultNotifyJob } from './notifier.js';
+import { QUEUE_NAMES, type Lane } from './queue-layout.js';
+import type { QueueMetrics } from './queue-metrics.js';
+import type { ScanProcessor } from './scan-processor.js';
+import { parseScanJob, type ScanJob } from './scan-job.js';
+
+export interface LockSettings {
+  /** Job lock; renewed while the job runs, so it only bounds how fast a dead worker's job moves on. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+}
+
+export interface DetectWorkerOptions extends LockSettings {
+  /** A worker connection (createWorkerRedis); BullMQ duplicates it for blocking reads. */
+  connection: Redis;
+  prefix: string;
+  lane: Lane;
+  concurrency: number;
+  processor: ScanProcessor;
+  /** The notify queue, on a worker connection (waits out a Redis outage instead of failing). */
+  notifyQueue: Queue;
+  /** attempts / backoff / retention of the notify jobs this worker creates. */
+  notifyJobOptions: JobsOptions;
+  /** Used when a job carries no alertThreshold (GENGUARD_AI_THRESHOLD). */
+  defaultAlertThreshold: number;
+  /** Base of the `genguard` backoff. */
+  backoffMs: number;
+  /** Rate limit shared by every worker of this lane's queue. */
+  limiter?: { max: number; duration: number };
+  metrics?: QueueMetrics;
+  logger: Logger;
+}
+
+/** What a detect job returns (kept with the completed job, for inspection). */
+export interface DetectJobReturn {
+  score: number;
+  verdict: string;
+  cache: string | null;
+}
+
+/**
+ * Runs one detection lane: a BullMQ worker whose processor is a ScanProcessor, which hands every
+ * final outcome — a verdict or a failure the requester must hear about — to the notify queue.
+ * Retryable failures retry with backoff; non-retryable ones fail at once (UnrecoverableError).
+ */
+export class DetectWorker {
+  readonly worker: Worker<unknown, DetectJobReturn>;
+  readonly #o: DetectWorkerOptions;
+
+  constructor(options: DetectWorkerOptions) {
+    this.#o = options;
+    const queueName = QUEUE_NAMES[options.lane];
+    this.worker = new Worker<unknown, DetectJobReturn>(queueName, (job, _token, signal) => this.#run(job, signal), {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: 2,
+      settings: { backoffStrategy: genguardBackoff(options.backoffMs) },
+      ...(options.limiter ? { limiter: options.limiter } : {}),
+      autorun: false,
+    });
+    this.worker.on('error', (error) => options.logger.error({ err: error, queue: queueName }, 'detect worker error'));
+    this.worker.on('completed', () => options.metrics?.jobsFinished.inc({ queue: queueName, outcome: 'completed' }));
+    this.worker.on('failed', (job, error) => {
+      const outcome = job?.finishedOn ? 'failed' : 'retried';
+      options.metrics?.jobsFinished.inc({ queue: queueName, outcome });
+      options.logger.warn({ jobId: job?.id, queue: queueName, outcome, reason: error.message }, 'detect job failed');
+    });
+    this.worker.on('stalled', (jobId) => options.logger.warn({ jobId, queue: queueName }, 'detect job stalled'));
+  }
+
+  /** Starts fetching jobs (not awaited: BullMQ's run() resolves when the worker closes). */
+  start(): void {
+    void this.worker.run().catch((error: unknown) => this.#o.logger.error({ err: error }, 'detect worker stopped'));
+  }
+
+  async #run(job: Job<unknown, DetectJobReturn>, signal: AbortSignal | undefined): Promise<DetectJobReturn> {
+    let scan: ScanJob;
+    try {
+      scan = parseScanJob(job.data);
+    } catch (error) {
+      // Without a valid job there is nobody to tell; keep it in `failed` for inspection.
+      throw new UnrecoverableError(toGenguardError(error).message);
+    }
+    const abortSignal = signal ?? new AbortController().signal;
+    try {
+      const outcome = await this.#o.processor.process(scan, abortSignal);
+      const alertThreshold = scan.alertThreshold ?? this.#o.defaultAlertThreshold;
+      const notice: ResultNotifyJob = {
+        kind: 'result',
+        scan,
+        result: outcome.result,
+        alert: outcome.result.ensemble_score >= alertThreshold,
+        alertThreshold,
+        backend: outcome.backend,
+        modelSetVersion: outcome.modelSetVersion,
+        finishedAt: outcome.finishedAt,
+        ...(outcome.cache ? { cache: outcome.cache } : {}),
+      };
+      await this.#notify(notice);
+      return { score: outcome.result.ensemble_score, verdict: outcome.result.verdict, cache: outcome.cache?.kind ?? null };
+    } catch (thrown) {
+      if (abortSignal.aborted) {
+        throw new GenguardError('internal', 'detection was cancelled', { cause: thrown, retryable: true });
+      }
+      const error = toGenguardError(thrown);
+      const attempts = job.opts.attempts ?? 1;
+      const final = !error.retryable || job.attemptsMade + 1 >= attempts;
+      if (final) {
+        const notice: ErrorNotifyJob = {
+          kind: 'error',
+          scan,
+          error: { code: error.code, message: error.message, retryable: error.retryable },
+          attempts: job.attemptsMade + 1,
+          finishedAt: Date.now(),
+        };
+        await this.#notify(notice);
+      }
+      if (!error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * The notify job's id is the scan id: a detection that runs again (stalled worker, retry after
+   * the hand-over) adds nothing while the first notify job is kept, and the notify ledger covers
+   * the rest.
+   */
+  async #notify(notice: NotifyJob): Promise<void> {
+    await this.#o.notifyQueue.add(notice.kind, notice, { ...this.#o.notifyJobOptions, jobId: notice.scan.id });
+  }
+
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
+  }
+}

@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { DetectionBackend } from '../detector/backend.js';
+import type { DetectionResult } from '../detector/result.js';
+import { GenguardError, isGenguardError } from '../errors/genguard-error.js';
+import type { ImageInput } from '../intake/image-input.js';
+import type { InflightDedupe } from './inflight-dedupe.js';
+import type { CacheHit } from './notifier.js';
+import { perceptualHash, type PerceptualHash } from './perceptual-hash.js';
+import { versionTag, type Lane, type RedisKeys } from './queue-layout.js';
+import type { QueueMetrics } from './queue-metrics.js';
+import type { ResultCache } from './result-cache.js';
+import type { ScanJob } from './scan-job.js';
+import type { BackendProvider, CredentialsResolver, ImageSourceLoader } from './worker-deps.js';
+
+export interface ScanProcessorOptions {
+  lane: Lane;
+  backends: BackendProvider;
+  loader: ImageSourceLoader;
+  credentials?: CredentialsResolver;
+  /** null: cache off (nothing about the image is kept beyond the in-flight hand-over). */
+  cache: ResultCache | null;
+  dedupe: InflightDedupe;
+  keys: RedisKeys;
+  /** Cap on one backend run. */
+  timeoutMs: number;
+  /** Slow lanes make a timeout final: a model that timed out once will time out again. */
+  timeoutRetryable: boolean;
+  maxPixels?: number;
+  metrics?: QueueMetrics;
+  logger: Logger;
+}
+
+export interface ScanOutcome {
+  result: DetectionResult;
+  backend: string;
+  modelSetVersion: string;
+  /** Set when no model ran for this job. */
+  cache?: CacheHit;
+  finishedAt: number;
+}
+
+const REMOTE: ReadonlySet<string> = new Set(['bitmind', 'bijou']);
+
+interface Computed {
+  result: DetectionResult;
+  computedAt: number;
+}
+
+/**
+ * The detect step for one scan: fetch at once (Discord CDN links expire), answer from the cache
+ * when the same or a near-identical picture was judged by the same model set, otherwise run the
+ * backend once per image across all workers.
+ */
+export class ScanProcessor {
+  readonly #o: ScanProcessorOptions;
+
+  constructor(options: ScanProcessorOptions) {
+    this.#o = options;
+  }
+
+  async process(scan: ScanJob, signal: AbortSignal): Promise<ScanOutcome> {
+    const { backends, loader, credentials, cache, dedupe, keys, metrics, lane } = this.#o;
+    const { backend, modelSetVersion } = await backends.get(lane, scan.backend);
+    const headers = scan.media.auth ? await this.#headers(scan) : undefined;
+    const image = await loader.load(scan.media.url, { ...(headers ? { headers } : {}), signal });
+    const tag = versionTag(modelSetVersion);
+    const base = { backend: backend.id, modelSetVersion };
+
+    let hash: PerceptualHash | undefined;
+    if (cache) {
+      const exact = await cache.getExact(tag, image.sha256);
+      if (exact) {
+        metrics?.cacheLookups.inc({ outcome: 'exact' });
+        return { ...base, result: exact.result, cache: { kind: 'exact', computedAt: exact.computedAt }, finishedAt: Date.now() };
+      }
+      hash = await this.#hash(image);
+      const near = hash ? await cache.findSimilar(tag, hash) : null;
+      if (near) {
+        metrics?.cacheLookups.inc({ outcome: 'perceptual' });
+        // Remember these bytes too, so the next copy of this exact file is an exact hit.
+        await cache.put(tag, { ...near.verdict, sha256: image.sha256 }, hash);
+        return {
+          ...base,
+          result: near.verdict.result,
+          cache: { kind: 'perceptual', distance: near.distance, computedAt: near.verdict.computedAt },
+          finishedAt: Date.now(),
+        };
+      }
+    }
+
+    const dedupeKeys = { lock: keys.inflightLock(tag, image.sha256), outcome: keys.inflightOutcome(tag, image.sha256) };
+    const { value, shared } = await dedupe.run<Computed>(
+      dedupeKeys,
+      async () => {
+        const result = await this.#detect(backend, image, signal);
+        const computed = { result, computedAt: Date.now() };
+        await cache?.put(tag, { ...computed, backend: backend.id, sha256: image.sha256 }, hash);
+        return computed;
+      },
+      signal,
+    );
+    metrics?.cacheLookups.inc({ outcome: shared ? 'inflight' : cache ? 'miss' : 'off' });
+    return {
+      ...base,
+      result: value.result,
+      ...(shared ? { cache: { kind: 'inflight' as const, computedAt: value.computedAt } } : {}),
+      finishedAt: Date.now(),
+    };
+  }
+
+  async #headers(scan: ScanJob): Promise<Record<string, string>> {
+    const auth = scan.media.auth!;
+    if (!this.#o.credentials) {
+      throw new GenguardError('config_invalid', `no credentials resolver for "${auth.kind}" media on this worker`);
+    }
+    return this.#o.credentials(auth, scan);
+  }
+
+  /** A hashing failure only costs the perceptual lookup, never the scan. */
+  async #hash(image: ImageInput): Promise<PerceptualHash | undefined> {
+    try {
+      return await perceptualHash(image.bytes, this.#o.maxPixels === undefined ? {} : { maxPixels: this.#o.maxPixels });
+    } catch (error) {
+      this.#o.logger.debug({ err: error, sha256: image.sha256 }, 'perceptual hash failed');
+      return undefined;
+    }
+  }
+
+  async #detect(backend: DetectionBackend, image: ImageInput, signal: AbortSignal): Promise<DetectionResult> {
+    const { timeoutMs, timeoutRetryable, metrics } = this.#o;
+    const controller = new AbortController();
+    const abort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new GenguardError('timeout', `${backend.id} backend took longer than ${timeoutMs} ms`, {
+          retryable: timeoutRetryable,
+        });
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    try {
+      const result = await Promise.race([backend.detect(image, { signal: controller.signal }), timedOut]);
+      metrics?.observeDetection(backend.id, result);
+      return result;
+    } catch (error) {
+      if (isGenguardError(error) && REMOTE.has(backend.id)) metrics?.remoteErrors.inc({ backend: backend.id, code: error.code });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+    }
+  }
+}

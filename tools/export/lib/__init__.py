@@ -1,0 +1,1 @@
+"""Shared code of the bring-your-own-weights exporters (tools/export/*.py)."""

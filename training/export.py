@@ -224,7 +224,7 @@ def main():
     onnx_path = os.path.join(MODELS, mid, 'model.onnx')
     size = spec['crop']['size']
     torch.onnx.export(model, torch.zeros(1, 3, size, size), full, opset_version=17, input_names=['input'],
-                      output_names=['logit'], dynamic_axes={'input': {0: 'batch'}, 'logit': {0: 'batch'}},
+                      output_names=['logit'], dynamic_axes={'input': {0: 'batch', 2: 'height', 3: 'width'}, 'logit': {0: 'batch'}},
                       do_constant_folding=True)
     to_fp16_storage(full, onnx_path)
     os.remove(full)

@@ -91,8 +91,20 @@ def main():
     last = os.path.join(out, 'last.pt')
     if a.resume and os.path.exists(last):
         ck = torch.load(last)
-        model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt']); sched.load_state_dict(ck['sched'])
+        model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt'])
         start = ck['epoch'] + 1
+        if ck['sched']['total_steps'] == sched.total_steps:
+            sched.load_state_dict(ck['sched'])
+        else:
+            # Shortened run (CPU time ran out): cosine-anneal from the current learning rates to 0
+            # over the remaining epochs instead of the original one-cycle schedule.
+            remaining = max(1, (a.epochs - start) * steps_per_epoch)
+            for g in opt.param_groups:
+                g['initial_lr'] = g['lr']
+            sched = torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda k: 0.5 * (1 + np.cos(np.pi * min(k, remaining) / remaining)))
+            print(f'resumed at epoch {start} with cosine anneal over {remaining} steps from '
+                  f'{[g["lr"] for g in opt.param_groups]}', flush=True)
     log = open(os.path.join(out, 'log.jsonl'), 'a')
     for epoch in range(start, a.epochs):
         t0 = time.time()

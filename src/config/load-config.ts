@@ -29,6 +29,8 @@ export interface QueueConfig {
   remoteRateLimit: { max: number; durationMs: number } | null;
   cache: { enabled: boolean; ttlSeconds: number; phashDistance: number };
   metrics: { port: number; host: string };
+  /** The HTTP API's lane (src/queue/api-worker.ts); absent = 2 jobs at once. */
+  api?: { concurrency: number };
 }
 
 /** Discord adapter settings (src/bots/discord); DiscordBot checks token and application id at start. */
@@ -57,8 +59,21 @@ export interface SlackConfig {
   fileHosts: string[];
 }
 
+/** Self-hosted detection API (src/server): listener, limits and per-key rate limit. */
+export interface ApiConfig {
+  port: number;
+  host: string;
+  timeoutMs: number;
+  ratePerMinute: number;
+  maxInflight: number;
+  /** Private Redis data of `genguard start` (GENGUARD_DATA_DIR). */
+  dataDir: string;
+}
+
 export interface Config {
   env: Env;
+  /** HTTP API settings (GENGUARD_API_*). */
+  api: ApiConfig;
   bands: Bands;
   intake: IntakeLimits;
   manifestPath: string;
@@ -145,6 +160,15 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
         phashDistance: env.GENGUARD_CACHE_PHASH_DISTANCE,
       },
       metrics: { port: env.GENGUARD_METRICS_PORT, host: env.GENGUARD_METRICS_HOST },
+      api: { concurrency: env.GENGUARD_API_CONCURRENCY },
+    },
+    api: {
+      port: env.GENGUARD_API_PORT,
+      host: env.GENGUARD_API_HOST,
+      timeoutMs: env.GENGUARD_API_TIMEOUT_MS,
+      ratePerMinute: env.GENGUARD_API_RATE_LIMIT_PER_MINUTE,
+      maxInflight: env.GENGUARD_API_MAX_INFLIGHT,
+      dataDir: env.GENGUARD_DATA_DIR,
     },
     remote: buildRemoteConfig(env),
     discord: {

@@ -180,7 +180,7 @@ export const envSchema = z.object({
   SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api/'),
   /** HTTP port for the Events API, slash commands, interactivity and the OAuth pages (Socket Mode: OAuth pages only). */
   SLACK_PORT: int(3000).pipe(z.number().min(0).max(65_535)),
-  /** Optional user token (xoxp-…, chat:write) of a workspace admin: enables the alert's Delete button. */
+  /** Optional user token (xoxp-…, user scopes chat:write and files:write) of a workspace admin: enables the alert's Delete button. */
   SLACK_ADMIN_USER_TOKEN: z.string().min(1).optional(),
   /** OAuth client id (multi-workspace mode, with SLACK_CLIENT_SECRET and SLACK_STATE_SECRET). */
   SLACK_CLIENT_ID: z.string().min(1).optional(),
@@ -206,6 +206,22 @@ export const envSchema = z.object({
   DISCORD_DEV_GUILD_ID: z.string().regex(/^\d{5,25}$/, 'a Discord snowflake (digits)').optional(),
   /** Hosts the worker may download Discord attachments from (comma-separated); other attachment URLs are not scanned. */
   DISCORD_MEDIA_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
+
+  // --- HTTP API and processes (src/server, src/cli; see docs/operating.md) ---
+  /** Port of the self-hosted detection API (`genguard serve`, `genguard start`); 0 = `genguard start` runs no API server. */
+  GENGUARD_API_PORT: int(8080).pipe(z.number().min(0).max(65_535)),
+  /** Address the API listens on. */
+  GENGUARD_API_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Longest an API request waits for its detection (queue wait included) before answering 504, in milliseconds. */
+  GENGUARD_API_TIMEOUT_MS: int(30_000).pipe(z.number().min(1_000)),
+  /** Requests per minute per API key, unless the key was created with its own `--rate-limit`. */
+  GENGUARD_API_RATE_LIMIT_PER_MINUTE: int(120).pipe(z.number().min(1)),
+  /** API detection jobs one worker process runs at once; 0 = this process serves no API traffic. */
+  GENGUARD_API_CONCURRENCY: int(2).pipe(z.number().min(0)),
+  /** API requests one API process holds at once (each may park up to GENGUARD_MAX_BYTES in Redis); more get 503. */
+  GENGUARD_API_MAX_INFLIGHT: int(64).pipe(z.number().min(1)),
+  /** Where `genguard start` keeps its private Redis (append-only file) when REDIS_URL is not set. */
+  GENGUARD_DATA_DIR: z.string().min(1).default('./data'),
 
   // --- logging ---
   /** pino log level. */

@@ -1,6 +1,7 @@
 import { GenguardError, toGenguardError } from '../errors/genguard-error.js';
 import type { ImageInput } from '../intake/image-input.js';
 import type { BackendDetectOptions, DetectionBackend } from './backend.js';
+import { abortError } from './remote/retry.js';
 import { classify, round, type Bands, type DetectionResult, type MemberNote, type ModelResult } from './result.js';
 
 /** Weight of each backend's score when a remote answered. Unlisted remotes weigh 1. */
@@ -70,7 +71,7 @@ export class CascadeBackend implements DetectionBackend {
     }
 
     const settled = await Promise.allSettled(this.remotes.map((r) => r.detect(image, options)));
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw abortError(options.signal, 'cascade');
     const answers: Answer[] = [];
     const failures: Array<{ id: string; error: GenguardError }> = [];
     settled.forEach((s, i) => {

@@ -7,6 +7,7 @@ import { LocalEnsemble } from './local-ensemble.js';
 import { loadManifest, type Manifest, type ManifestModel } from './manifest.js';
 import { OnnxSessions } from './onnx/onnx-sessions.js';
 import { ProvenanceDetector } from './provenance/provenance-detector.js';
+import { AerobladeDetector } from './methods/aeroblade-detector.js';
 
 export interface CreateLocalEnsembleOptions {
   /** Model ids to run; default: GENGUARD_MODELS, else every enabled, non-slow manifest entry. */
@@ -23,6 +24,8 @@ type Factory = (model: ManifestModel, ctx: { manifest: Manifest; sessions: OnnxS
 export const METHODS: Record<string, Factory> = {
   classifier: (model, ctx) => new ClassifierDetector({ model, manifestDir: ctx.manifest.dir, sessions: ctx.sessions }),
   provenance: (model) => new ProvenanceDetector({ id: model.id, weight: model.weight }),
+  /** AEROBLADE: autoencoder reconstruction distance, one ONNX graph per autoencoder in `files`. */
+  aeroblade: (model, ctx) => new AerobladeDetector({ model, manifestDir: ctx.manifest.dir, sessions: ctx.sessions }),
 };
 
 export function selectModels(manifest: Manifest, only: string[] | undefined): ManifestModel[] {
@@ -53,7 +56,9 @@ export async function createLocalEnsemble(config: Config, options: CreateLocalEn
   if (options.warm) {
     await Promise.all(
       members.map(async ({ detector }) => {
-        if (detector instanceof ClassifierDetector) await detector.warm().catch(() => undefined);
+        if (detector instanceof ClassifierDetector || detector instanceof AerobladeDetector) {
+          await detector.warm().catch(() => undefined);
+        }
       }),
     );
   }

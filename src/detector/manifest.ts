@@ -11,8 +11,16 @@ import { GenguardError } from '../errors/genguard-error.js';
  *    otherwise resized up to the crop size),
  * 3. pixel values / `scale`, then (x − mean) / std per RGB channel, NCHW float32.
  * `sizeMultiple` trims width and height down to a multiple (NPR needs even sizes).
+ *
+ * `compat: "torchvision"` switches to the research models' own pipeline, torchvision.transforms
+ * on a PIL image, reproduced to the bit (src/detector/methods/torchvision-preprocess.ts): resize
+ * with Pillow's resampling (`shorter` truncates the long side as torchvision does), then the
+ * `sizeMultiple` trim, then `center` crop = CenterCrop (smaller images padded with black pixels,
+ * centred, before normalisation; offsets rounded half to even; `pad` is ignored), then ToTensor
+ * and Normalize in float32. `grid` crops do not exist there.
  */
 export const preprocessSchema = z.object({
+  compat: z.enum(['genguard', 'torchvision']).default('genguard'),
   resize: z
     .object({
       mode: z.enum(['none', 'shorter', 'exact']),
@@ -69,6 +77,22 @@ export const manifestModelSchema = z.object({
   description: z.string().default(''),
   licence: z.string(),
   source: z.string(),
+  /**
+   * Further weight files a method needs besides `file`, each with a role the method knows
+   * (AEROBLADE: one ONNX graph per autoencoder). Checked by `genguard models verify` like `file`.
+   */
+  files: z
+    .array(
+      z.object({
+        role: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/),
+        file: z.string(),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
+      }),
+    )
+    .default([]),
   /** Method-specific settings (thresholds, AE list, …). */
   options: z.record(z.string(), z.unknown()).default({}),
 });

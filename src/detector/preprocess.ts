@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { GenguardError } from '../errors/genguard-error.js';
 import type { PreprocessSpec } from './manifest.js';
 import type { RawImage } from './raw-image.js';
+import { preprocessTorchvision } from './methods/torchvision-preprocess.js';
 
 export interface ModelInput {
   data: Float32Array;
@@ -14,6 +15,7 @@ export interface ModelInput {
  * letter (the semantics are documented on `preprocessSchema`; the training scripts mirror them).
  */
 export async function preprocess(image: RawImage, spec: PreprocessSpec): Promise<ModelInput> {
+  if (spec.compat === 'torchvision') return preprocessTorchvision(image, spec);
   let img = await resizeStep(image, spec);
   img = trimToMultiple(img, spec.sizeMultiple);
   const crop = spec.crop;

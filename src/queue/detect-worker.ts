@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { GenguardError, toGenguardError } from '../errors/genguard-error.js';
+import { GenguardError, isGenguardError, toGenguardError } from '../errors/genguard-error.js';
 import { genguardBackoff } from './genguard-backoff.js';
 import type { ErrorNotifyJob, NotifyJob, ResultNotifyJob } from './notifier.js';
 import { QUEUE_NAMES, type Lane } from './queue-layout.js';
@@ -103,6 +103,7 @@ export class DetectWorker {
         modelSetVersion: outcome.modelSetVersion,
         finishedAt: outcome.finishedAt,
         ...(outcome.cache ? { cache: outcome.cache } : {}),
+        ...(outcome.image ? { image: outcome.image } : {}),
       };
       await this.#notify(notice);
       return { score: outcome.result.ensemble_score, verdict: outcome.result.verdict, cache: outcome.cache?.kind ?? null };
@@ -110,7 +111,10 @@ export class DetectWorker {
       if (abortSignal.aborted) {
         throw new GenguardError('internal', 'detection was cancelled', { cause: thrown, retryable: true });
       }
-      const error = toGenguardError(thrown);
+      // Unknown errors (a Redis hiccup, a bug) are retried: known permanent failures are GenguardErrors.
+      const error = isGenguardError(thrown)
+        ? thrown
+        : new GenguardError('internal', thrown instanceof Error ? thrown.message : String(thrown), { cause: thrown, retryable: true });
       const attempts = job.opts.attempts ?? 1;
       const final = !error.retryable || job.attemptsMade + 1 >= attempts;
       if (final) {

@@ -20,7 +20,17 @@ export interface DedupeKeys {
 
 type Outcome<T> = { ok: T } | { error: { code: ErrorCode; message: string } };
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** Returns [1, outcome] when published, [2] when this caller took the lock, [0] when someone holds it. */
+const ACQUIRE = `
+local o = redis.call('GET', KEYS[1])
+if o then return {1, o} end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {2} end
+return {0}`;
+/** Publishes (when ARGV[2] is not empty) and releases our lock, atomically. */
+const FINISH = `
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 /**
@@ -55,20 +65,13 @@ export class InflightDedupe {
     let wait = this.#poll.min;
     for (;;) {
       signal?.throwIfAborted();
-      const published = await this.#read<T>(keys);
-      if (published) return { value: published, shared: true };
       const token = randomUUID();
-      const locked = await this.#redis.set(keys.lock, token, 'PX', this.#lockTtlMs, 'NX');
-      if (locked === 'OK') {
-        try {
-          // The previous holder may have published and released between our read and our lock.
-          const late = await this.#read<T>(keys);
-          if (late) return { value: late, shared: true };
-          return { value: await this.#computeHolding(keys, token, compute), shared: false };
-        } finally {
-          await this.#redis.eval(RELEASE, 1, keys.lock, token).catch(() => undefined);
-        }
-      }
+      const [state, raw] = (await this.#redis.eval(ACQUIRE, 2, keys.outcome, keys.lock, token, this.#lockTtlMs)) as [
+        number,
+        string | undefined,
+      ];
+      if (state === 1) return { value: this.#decode<T>(raw!), shared: true };
+      if (state === 2) return { value: await this.#computeHolding(keys, token, compute), shared: false };
       await sleep(wait, undefined, signal ? { signal } : undefined);
       wait = Math.min(this.#poll.max, Math.round(wait * 1.5));
     }
@@ -78,27 +81,25 @@ export class InflightDedupe {
     const renew = setInterval(() => {
       this.#redis.eval(RENEW, 1, keys.lock, token, this.#lockTtlMs).catch(() => undefined);
     }, Math.max(100, Math.floor(this.#lockTtlMs / 3)));
+    let outcome: Outcome<T> | undefined;
     try {
       const value = await compute();
-      await this.#publish<T>(keys, { ok: value });
+      outcome = { ok: value };
       return value;
     } catch (error) {
-      if (isGenguardError(error) && !error.retryable) {
-        await this.#publish<T>(keys, { error: { code: error.code, message: error.message } }).catch(() => undefined);
-      }
+      if (isGenguardError(error) && !error.retryable) outcome = { error: { code: error.code, message: error.message } };
       throw error;
     } finally {
       clearInterval(renew);
+      const published = outcome ? JSON.stringify(outcome) : '';
+      const finish = this.#redis.eval(FINISH, 2, keys.outcome, keys.lock, token, published, this.#outcomeTtlSeconds);
+      // A value must reach the waiters; a failure's release may lapse with the lock instead.
+      if (outcome && 'ok' in outcome) await finish;
+      else await finish.catch(() => undefined);
     }
   }
 
-  async #publish<T>(keys: DedupeKeys, outcome: Outcome<T>): Promise<void> {
-    await this.#redis.set(keys.outcome, JSON.stringify(outcome), 'EX', this.#outcomeTtlSeconds);
-  }
-
-  async #read<T>(keys: DedupeKeys): Promise<T | null> {
-    const raw = await this.#redis.get(keys.outcome);
-    if (!raw) return null;
+  #decode<T>(raw: string): T {
     const outcome = JSON.parse(raw) as Outcome<T>;
     if ('ok' in outcome) return outcome.ok;
     throw new GenguardError(outcome.error.code, outcome.error.message, { retryable: false });

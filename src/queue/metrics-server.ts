@@ -10,7 +10,7 @@ export interface MetricsServerOptions {
   host?: string;
 }
 
-/** `GET /metrics` (Prometheus text format) and `GET /healthz` (200 / 503) for one worker process. */
+/** `GET /metrics` (Prometheus text format) and `GET /healthz` (200 / 503; also `/health`, as compose healthchecks use) for one worker process. */
 export class MetricsServer {
   readonly #o: MetricsServerOptions;
   #server: Server | undefined;
@@ -45,7 +45,7 @@ export class MetricsServer {
     if (path === '/metrics') {
       return { status: 200, type: this.#o.metrics.registry.contentType, body: await this.#o.metrics.text() };
     }
-    if (path === '/healthz') {
+    if (path === '/healthz' || path === '/health') {
       const ok = await this.#o.health().catch(() => false);
       return { status: ok ? 200 : 503, type: 'text/plain', body: ok ? 'ok' : 'unavailable' };
     }

@@ -40,6 +40,10 @@ export const resultNotifySchema = z.object({
   alertThreshold: z.number().min(0).max(1),
   /** Set when no model ran for this job. */
   cache: cacheHitSchema.optional(),
+  /** The image judged, so adapters can remember moderator dismissals by hash (same bytes, near-identical copies). */
+  image: z
+    .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), phash: z.string().regex(/^[0-9a-f]{16}$/).optional() })
+    .optional(),
   /** Backend id and model-set version that produced the verdict. */
   backend: z.string(),
   modelSetVersion: z.string(),

@@ -32,10 +32,13 @@ export const BACKOFF_TYPE = 'genguard';
 
 const REMOTE_BACKENDS: ReadonlySet<BackendId> = new Set(['bitmind', 'bijou']);
 
-/** The lane a scan runs on, given the deployment's default backend. */
+/**
+ * The lane a scan runs on, given the deployment's default backend. Remote backends have no slow
+ * members, so a deep scan with one stays behind the remote rate limiter.
+ */
 export function laneFor(job: Pick<ScanJob, 'deep' | 'backend'>, defaultBackend: BackendId): Lane {
-  if (job.deep) return 'slow';
-  return REMOTE_BACKENDS.has(job.backend ?? defaultBackend) ? 'remote' : 'detect';
+  if (REMOTE_BACKENDS.has(job.backend ?? defaultBackend)) return 'remote';
+  return job.deep ? 'slow' : 'detect';
 }
 
 /** Short, key-safe tag of a model-set version ("manifest version + backend id"). */

@@ -36,6 +36,8 @@ export interface ScanOutcome {
   modelSetVersion: string;
   /** Set when no model ran for this job. */
   cache?: CacheHit;
+  /** Hashes of the image judged (pHash only when the cache computed one). */
+  image?: { sha256: string; phash?: string };
   finishedAt: number;
 }
 
@@ -71,7 +73,7 @@ export class ScanProcessor {
       const exact = await cache.getExact(tag, image.sha256);
       if (exact) {
         metrics?.cacheLookups.inc({ outcome: 'exact' });
-        return { ...base, result: exact.result, cache: { kind: 'exact', computedAt: exact.computedAt }, finishedAt: Date.now() };
+        return { ...base, result: exact.result, cache: { kind: 'exact', computedAt: exact.computedAt }, image: { sha256: image.sha256 }, finishedAt: Date.now() };
       }
       hash = await this.#hash(image);
       const near = hash ? await cache.findSimilar(tag, hash) : null;
@@ -83,6 +85,7 @@ export class ScanProcessor {
           ...base,
           result: near.verdict.result,
           cache: { kind: 'perceptual', distance: near.distance, computedAt: near.verdict.computedAt },
+          image: { sha256: image.sha256, phash: hash!.hex },
           finishedAt: Date.now(),
         };
       }
@@ -104,6 +107,7 @@ export class ScanProcessor {
       ...base,
       result: value.result,
       ...(shared ? { cache: { kind: 'inflight' as const, computedAt: value.computedAt } } : {}),
+      image: { sha256: image.sha256, ...(hash ? { phash: hash.hex } : {}) },
       finishedAt: Date.now(),
     };
   }

@@ -2,6 +2,9 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { QueueConfig } from '../config/load-config.js';
+import { API_QUEUE_NAME } from './api-job.js';
+import { ApiProcessor } from './api-processor.js';
+import { ApiWorker } from './api-worker.js';
 import { DetectWorker } from './detect-worker.js';
 import { InflightDedupe } from './inflight-dedupe.js';
 import { MetricsServer } from './metrics-server.js';
@@ -15,7 +18,8 @@ import { ResultCache } from './result-cache.js';
 import { ScanProcessor } from './scan-processor.js';
 import type { BackendProvider, CredentialsResolver, ImageSourceLoader } from './worker-deps.js';
 
-export type WorkerRole = Lane | 'notify';
+/** `api`: the HTTP API's lane (src/queue/api-worker.ts), on by default when config.queue.api.concurrency > 0. */
+export type WorkerRole = Lane | 'notify' | 'api';
 
 export interface WorkerRuntimeOptions {
   /** config.queue (GENGUARD_* queue variables). */
@@ -48,6 +52,7 @@ export class WorkerRuntime {
   readonly #logger: Logger;
   readonly #detectWorkers: DetectWorker[] = [];
   #notifyWorker: NotifyWorker | undefined;
+  #apiWorker: ApiWorker | undefined;
   readonly #queues: Queue[] = [];
   #server: MetricsServer | undefined;
   #metricsPort: number | undefined;
@@ -64,7 +69,7 @@ export class WorkerRuntime {
 
   get roles(): WorkerRole[] {
     const { roles, queue } = this.#o;
-    return roles ?? ['detect', 'remote', ...(queue.concurrency.slow > 0 ? (['slow'] as const) : []), 'notify'];
+    return roles ?? ['detect', 'remote', ...(queue.concurrency.slow > 0 ? (['slow'] as const) : []), 'notify', ...((queue.api?.concurrency ?? 2) > 0 ? (['api'] as const) : [])];
   }
 
   /** The bound metrics port, once started (when the server is enabled). */
@@ -128,6 +133,22 @@ export class WorkerRuntime {
       );
       this.metrics.watch(this.#queue(QUEUE_NAMES[lane]));
     }
+    if (roles.includes('api')) {
+      const processor = new ApiProcessor({
+        redis: this.redis,
+        backends: this.#o.backends,
+        loader: this.#o.loader,
+        cache,
+        dedupe,
+        keys,
+        timeoutMs: q.timeouts.detectMs,
+        ...(this.#o.maxPixels === undefined ? {} : { maxPixels: this.#o.maxPixels }),
+        metrics: this.metrics,
+        logger: this.#logger,
+      });
+      this.#apiWorker = new ApiWorker({ ...locks, connection: this.redis, prefix: q.prefix, concurrency: Math.max(1, q.api?.concurrency ?? 2), processor, metrics: this.metrics, logger: this.#logger });
+      this.metrics.watch(this.#queue(API_QUEUE_NAME));
+    }
     if (roles.includes('notify')) {
       this.#notifyWorker = new NotifyWorker({
         ...locks,
@@ -144,7 +165,8 @@ export class WorkerRuntime {
     this.metrics.watch(notifyQueue);
     for (const w of this.#detectWorkers) w.start();
     this.#notifyWorker?.start();
-    await Promise.all([...this.#detectWorkers.map((w) => w.worker.waitUntilReady()), this.#notifyWorker?.worker.waitUntilReady()]);
+    this.#apiWorker?.start();
+    await Promise.all([...this.#detectWorkers.map((w) => w.worker.waitUntilReady()), this.#notifyWorker?.worker.waitUntilReady(), this.#apiWorker?.worker.waitUntilReady()]);
     if (q.metrics.port > 0) {
       this.#server = new MetricsServer({ metrics: this.metrics, port: q.metrics.port, host: q.metrics.host, health: () => this.healthy() });
       this.#metricsPort = await this.#server.listen();
@@ -155,16 +177,21 @@ export class WorkerRuntime {
   /** Serves `/healthz`: workers running and Redis answering. */
   async healthy(): Promise<boolean> {
     if (this.#closing) return false;
-    const running = [...this.#detectWorkers.map((w) => w.worker), ...(this.#notifyWorker ? [this.#notifyWorker.worker] : [])];
+    const running = [...this.#detectWorkers.map((w) => w.worker), ...(this.#notifyWorker ? [this.#notifyWorker.worker] : []), ...(this.#apiWorker ? [this.#apiWorker.worker] : [])];
     if (!running.every((w) => w.isRunning())) return false;
-    return this.redis.status === 'ready' && (await this.redis.ping()) === 'PONG';
+    if (this.redis.status !== 'ready') return false;
+    // Worker connections wait out outages instead of failing, so bound the probe.
+    const timeout = new Promise<string>((resolve) => setTimeout(resolve, 1_000, 'timeout').unref());
+    return (await Promise.race([this.redis.ping(), timeout])) === 'PONG';
   }
 
   /** Drains (in-flight jobs finish, no new ones start) unless `force`; idempotent. */
   close(force = false): Promise<void> {
     this.#closing ??= (async () => {
       this.#logger.info({ force }, 'genguard worker stopping');
-      await Promise.allSettled([...this.#detectWorkers.map((w) => w.close(force)), this.#notifyWorker?.close(force)]);
+      await Promise.allSettled([...this.#detectWorkers.map((w) => w.close(force)), this.#notifyWorker?.close(force), this.#apiWorker?.close(force)]);
+      // Notifiers may hold connections of their own (src/cli/wiring.ts); this runtime is their last user.
+      await Promise.allSettled(Object.values(this.#o.notifiers ?? {}).map((n) => n?.close?.()));
       await this.#server?.close();
       await Promise.allSettled(this.#queues.map((q) => q.close()));
       await closeRedis(this.redis);

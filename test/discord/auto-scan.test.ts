@@ -3,7 +3,7 @@ import { QUEUE_NAMES } from '../../src/queue/queue-layout.js';
 import { scanJobId } from '../../src/queue/scan-job.js';
 import { Queue } from 'bullmq';
 import { TestRedis } from '../queue/helpers/redis-server.js';
-import { Harness } from './harness.js';
+import { Harness, png } from './harness.js';
 
 const redis = new TestRedis();
 let h: Harness | undefined;
@@ -83,6 +83,23 @@ describe('automatic scans', () => {
     expect(h.backend.seen).toHaveLength(1);
   });
 
+  it('scans image links when enabled, once their preview arrives (MESSAGE_UPDATE), through the media proxy', async () => {
+    h = await Harness.start(redis);
+    await h.watch({ scanEmbeds: true });
+    const proxied = h.fake.attachment({ filename: 'ai-83.png', bytes: await png(11), contentType: 'image/png' });
+    const posted = h.fake.postMessage({ channelId: h.channel('general').id, author: h.member('alice').user, content: 'look https://example.com/ai-83.png' });
+    const embed = { type: 'image', url: 'https://example.com/ai-83.png', thumbnail: { url: 'https://example.com/ai-83.png', proxy_url: proxied.proxy_url, width: 96, height: 64 } };
+    h.fake.updateMessage(posted.id, { embeds: [embed] });
+    h.fake.updateMessage(posted.id, { embeds: [embed], content: 'look https://example.com/ai-83.png (edited)' });
+    const reply = await h.fake.waitFor(() => h!.repliesTo(posted.id)[0], 'the reply');
+    expect(reply.body.embeds[0].description).toContain('File: ai-83.png');
+    expect(reply.body.embeds[0].title).toBe('🔴 Likely AI-generated');
+    await h.fake.waitFor(() => h!.sentTo('mod-alerts')[0], 'the alert');
+    // Two updates with the same preview: one scan.
+    expect(h.backend.seen).toHaveLength(1);
+    expect(h.repliesTo(posted.id)).toHaveLength(1);
+  });
+
   it('escapes crafted file names and never lets them mention anyone', async () => {
     h = await Harness.start(redis);
     await h.watch();
@@ -92,7 +109,8 @@ describe('automatic scans', () => {
     expect(text).not.toContain('@everyone');
     expect(text).toContain('@\u200beveryone');
     expect(text).toContain('\\*\\*ai-91\\*\\*');
-    expect(text).not.toContain('[click](');
+    expect(text).toContain('\\[click](https\\://evil.example)');
+    expect(text).not.toMatch(/(?<!\\)\[click\]\(/);
     expect(text).not.toContain('<@&1>');
     expect(reply.body.allowed_mentions).toEqual({ parse: [], replied_user: false });
     const alert = await h.fake.waitFor(() => h!.sentTo('mod-alerts')[0], 'the alert');
@@ -107,7 +125,7 @@ describe('automatic scans', () => {
     expect(r1.body.content).toBe('⚠️ **huge.png**: This image is too large for me to check (15.0 MB; the limit is 10.0 MB).');
 
     // The size Discord announced was wrong: the worker's download limit catches it.
-    const real = Buffer.concat([await (await import('./harness.js')).png(9), Buffer.alloc(15 * 1024 * 1024)]);
+    const real = Buffer.concat([await png(9), Buffer.alloc(15 * 1024 * 1024)]);
     const lying = await h.post('general', [{ name: 'sneaky.png', bytes: real, size: 2048 }]);
     const r2 = await h.fake.waitFor(() => h!.repliesTo(lying.id)[0], 'the worker too-large reply', 20_000);
     expect(r2.body.content).toMatch(/^⚠️ \*\*sneaky\.png\*\*: This image is too large for me to check \(the limit is 10\.0 MB\)\.$/);

@@ -56,6 +56,11 @@ describe('generator metadata in crafted files', () => {
     if (withSoftware.status === 'ok') expect(withSoftware.evidence?.[0]).toMatch(/Midjourney.*EXIF "Software"/);
   });
 
+  it('reads EXIF text of a whole TIFF file', async () => {
+    const tiff = exifTiff({ 0x0131: 'Adobe Firefly', 0x010e: 'a fox' });
+    expect(await detector.detect(imageInput(tiff, 'tiff'), {})).toMatchObject({ status: 'ok', score: 0.97 });
+  });
+
   it('does not flag editors and cameras in Software fields', async () => {
     for (const software of ['Adobe Photoshop 25.0 (Windows)', 'Adobe Lightroom 5.3 (Macintosh)', 'GIMP 2.10.34', 'Canon EOS R5 Firmware 1.8']) {
       expect(await detect(jpeg(exifSegment(exifTiff({ 0x0131: software, 0x010f: 'Canon' }))), 'jpeg')).toMatchObject({ status: 'abstain' });

@@ -54,7 +54,10 @@ describe('detect → notify', () => {
     const backend = new ScriptedBackend(0.75);
     pipeline = await startPipeline(redis, { backend });
     await pipeline.producer.enqueue(scanInput('strict', images.add('/s1.png', png), { alertThreshold: 0.8 }));
-    await waitFor(() => pipeline!.notifier.replies('strict').length === 1);
+    const notifyQueue = new Queue(QUEUE_NAMES.notify, { connection: { url: redis.url }, prefix: pipeline.prefix });
+    const done = await waitFor(async () => (await notifyQueue.getJob('strict'))?.returnvalue, 10_000, 'notify done');
+    await notifyQueue.close();
+    expect(done).toEqual({ posted: ['reply'] });
     const job = pipeline.notifier.replies('strict')[0]!.job;
     expect(job.kind === 'result' && job.alert).toBe(false);
     expect(job.kind === 'result' && job.alertThreshold).toBe(0.8);
@@ -250,6 +253,21 @@ describe('cache and dedupe', () => {
     expect(ttls.every((t) => t > 0 && t <= 120)).toBe(true);
   });
 
+  it('concurrent jobs share a permanent failure instead of each running the models', async () => {
+    const backend = new ScriptedBackend([
+      async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        throw new GenguardError('model_input_mismatch', 'scripted');
+      },
+    ]);
+    pipeline = await startPipeline(redis, { backend, config: { concurrency: { detect: 4, notify: 4, slow: 0 } } });
+    const url = images.add('/poison.png', png);
+    await Promise.all(Array.from({ length: 4 }, (_, i) => pipeline!.producer.enqueue(scanInput(`poison-${i}`, url))));
+    await waitFor(() => pipeline!.notifier.replies().length === 4, 15_000, 'four error replies');
+    expect(pipeline.notifier.replies().map((p) => p.job.kind === 'error' && p.job.error.code)).toEqual(Array(4).fill('model_input_mismatch'));
+    expect(backend.calls).toBe(1);
+  });
+
   it('ten concurrent jobs for the same image share one model run', async () => {
     const backend = new ScriptedBackend([steps.sleep(800, 0.77)]);
     pipeline = await startPipeline(redis, { backend, config: { concurrency: { detect: 10, notify: 10, slow: 0 } } });
@@ -262,3 +280,50 @@ describe('cache and dedupe', () => {
     expect(kinds.every((k) => k === 'ran' || k === 'inflight' || k === 'exact')).toBe(true);
   });
 });
+
+describe('lanes and idempotency', () => {
+  it('runs deep scans on the slow lane, where a timeout is final', async () => {
+    const backend = new ScriptedBackend([steps.sleep(5_000, 0.9)]);
+    pipeline = await startPipeline(redis, {
+      backend,
+      config: { timeouts: { detectMs: 10_000, slowMs: 300, modelMs: {} } },
+    });
+    expect(pipeline.runtime.roles).toContain('slow');
+    const enqueued = await pipeline.producer.enqueue(scanInput('deep-1', images.add('/deep.png', png), { deep: true }));
+    expect(enqueued.lane).toBe('slow');
+    await waitFor(() => pipeline!.notifier.replies('deep-1').length === 1);
+    const job = pipeline.notifier.replies('deep-1')[0]!.job;
+    expect(job.kind === 'error' && job.error).toMatchObject({ code: 'timeout', retryable: false });
+    expect(backend.calls).toBe(1);
+  });
+
+  it('a main-lane timeout is retried', async () => {
+    const backend = new ScriptedBackend([steps.sleep(5_000), steps.score(0.2)]);
+    pipeline = await startPipeline(redis, { backend, config: { timeouts: { detectMs: 300, slowMs: 300, modelMs: {} } } });
+    await pipeline.producer.enqueue(scanInput('slowpoke', images.add('/sp.png', png)));
+    await waitFor(() => pipeline!.notifier.replies('slowpoke').length === 1);
+    const job = pipeline.notifier.replies('slowpoke')[0]!.job;
+    expect(job.kind === 'result' && job.result.ensemble_score).toBe(0.2);
+    expect(backend.calls).toBe(2);
+  });
+
+  it('a notify job for an already answered scan posts nothing', async () => {
+    const backend = new ScriptedBackend(0.99);
+    pipeline = await startPipeline(redis, { backend });
+    await pipeline.producer.enqueue(scanInput('once', images.add('/once.png', png)));
+    await waitFor(() => pipeline!.notifier.alerts('once').length === 1);
+    const notifyQueue = new Queue(QUEUE_NAMES.notify, { connection: { url: redis.url }, prefix: pipeline.prefix });
+    const first = await waitFor(async () => (await notifyQueue.getJob('once'))?.returnvalue, 10_000, 'notify done');
+    expect(first).toEqual({ posted: ['reply', 'alert'] });
+    // As if detection ran again after the first notify job was removed (retention, stalled rerun).
+    const data = (await notifyQueue.getJob('once'))!.data as unknown;
+    await (await notifyQueue.getJob('once'))!.remove();
+    await notifyQueue.add('result', data, { jobId: 'once' });
+    const second = await waitFor(async () => (await notifyQueue.getJob('once'))?.returnvalue, 10_000, 'second notify done');
+    expect(second).toEqual({ posted: [] });
+    expect(pipeline.notifier.replies('once')).toHaveLength(1);
+    expect(pipeline.notifier.alerts('once')).toHaveLength(1);
+    await notifyQueue.close();
+  });
+});
+

@@ -36,6 +36,37 @@ describe('Redis outages', () => {
     await producer.close();
   });
 
+  it('a producer started before Redis works once Redis is up', async () => {
+    const late = new TestRedis();
+    late.port = await freePort();
+    const producer = new ScanProducer({
+      redisUrl: late.url,
+      prefix: 'late',
+      defaultBackend: 'local',
+      addTimeoutMs: 300,
+      attempts: 1,
+      backoffMs: 10,
+      retention: { keepCompletedSeconds: 60, keepFailedSeconds: 60 },
+    });
+    try {
+      await expect(producer.enqueue(scanInput('early', 'http://127.0.0.1/e.png'))).rejects.toMatchObject({ code: 'queue_unavailable' });
+      await late.start();
+      const queued = await waitFor(
+        () => producer.enqueue(scanInput('late-1', 'http://127.0.0.1/l.png')).catch(() => undefined),
+        10_000,
+        'enqueue after Redis started',
+      );
+      expect(queued.jobId).toBe('late-1');
+      const client = late.client();
+      expect(await client.hget('late:detect:late-1', 'name')).toBe('detect');
+      expect(await client.exists('late:detect:early')).toBe(0);
+      client.disconnect();
+    } finally {
+      await producer.close();
+      await late.destroy();
+    }
+  });
+
   it('workers and producers carry on after a Redis restart; jobs queued before it are processed once', async () => {
     const backend = new ScriptedBackend([steps.sleep(1_200, 0.3)]);
     const pipeline = await startPipeline(redis, { backend, config: { concurrency: { detect: 1, notify: 2, slow: 0 } } });

@@ -130,7 +130,7 @@ describe('BitMind POST /image', () => {
 
   it('a hanging server times out; the retry succeeds', async () => {
     fake.faults.inject({ kind: 'hang' });
-    const result = await backend({ retry: { ...TEST_RETRY, attemptTimeoutMs: 300 } }).detect(await makeImage('png'));
+    const result = await backend({ retry: { ...TEST_RETRY, attemptTimeoutMs: 1000 } }).detect(await makeImage('png'));
     expect(result.backends).toEqual(['bitmind']);
     expect(fake.counts.image).toBe(2);
   });

@@ -149,6 +149,10 @@ export class DiscordBot {
     client.on(Events.MessageCreate, (message) => {
       this.#scanner.onMessage(message).catch((error: unknown) => this.#logger.error({ err: error, messageId: message.id }, 'automatic scan failed'));
     });
+    client.on(Events.MessageUpdate, (_old, message) => {
+      if (message.partial) return;
+      this.#scanner.onMessageUpdate(message).catch((error: unknown) => this.#logger.error({ err: error, messageId: message.id }, 'automatic scan of an edited message failed'));
+    });
     client.on(Events.InteractionCreate, (interaction) => void this.#handlers.handle(interaction));
     client.on(Events.Error, (error) => this.#logger.error({ err: error }, 'discord client error'));
     client.on(Events.ShardError, (error, shardId) => this.#logger.warn({ err: error, shardId }, 'gateway connection error'));
@@ -156,6 +160,8 @@ export class DiscordBot {
     client.on(Events.ShardResume, (shardId, replayed) => this.#logger.info({ shardId, replayed }, 'gateway session resumed'));
 
     const ready = once(client, Events.ClientReady);
+    // `once` also rejects on an 'error' event; when login fails first nobody awaits it.
+    ready.catch(() => undefined);
     try {
       await client.login(config.discord.token);
       await ready;

@@ -271,8 +271,6 @@ export function bandsOf(settings: GuildSettings): { ai: number; uncertain: numbe
   return { ai: settings.alertThreshold, uncertain: Math.min(settings.uncertainThreshold, settings.alertThreshold) };
 }
 
-/** The image hashes a result carries (added by the queue for dismissals), when present. */
 function imageHashes(job: ResultNotifyJob): ImageHashes {
-  const image = (job as { image?: { sha256?: string; phash?: string } }).image;
-  return { sha256: image?.sha256, phash: image?.phash };
+  return { sha256: job.image?.sha256, phash: job.image?.phash };
 }

@@ -19,6 +19,8 @@ export function escapeText(text: string, max = 200): string {
     numberedList: true,
     maskedLink: true,
   })
+    // No autolinks: "https\://…" shows the same text but is not clickable.
+    .replace(/:\/\//g, '\\://')
     .replace(/@/g, `@${ZWSP}`)
     .replace(/</g, '\\<')
     .replace(/>/g, '\\>');

@@ -33,11 +33,20 @@ export function messageImagesOf(message: Message): MessageImages {
 export class MessageScanner {
   constructor(private readonly deps: AdapterDeps) {}
 
-  async onMessage(message: Message): Promise<void> {
+  /**
+   * Link previews usually arrive in a MESSAGE_UPDATE a moment after the message: scan the
+   * embeds then. Job ids are per message and embed index, so an embed seen twice queues once.
+   */
+  async onMessageUpdate(message: Message): Promise<void> {
+    if (message.embeds.length === 0) return;
+    await this.onMessage(message, 'embed');
+  }
+
+  async onMessage(message: Message, only?: 'embed'): Promise<void> {
     if (!message.inGuild() || message.author.bot || message.webhookId !== null || message.system) return;
     const { settings: store, producer, logger, now } = this.deps;
     const settings = await store.get('discord', message.guildId);
-    if (!settings.enabled || settings.watchedChannels.length === 0) return;
+    if (!settings.enabled || settings.watchedChannels.length === 0 || (only === 'embed' && !settings.scanEmbeds)) return;
     const channel = message.channel;
     const watched = settings.watchedChannels.includes(channel.id) || (channel.isThread() && channel.parentId !== null && settings.watchedChannels.includes(channel.parentId));
     if (!watched) return;
@@ -46,7 +55,7 @@ export class MessageScanner {
       scanEmbeds: settings.scanEmbeds,
       stickers: settings.scanStickers,
       mediaHosts: this.deps.mediaHosts,
-    }).filter((r) => r.supported);
+    }).filter((r) => r.supported && (only === undefined || r.kind === only));
     if (refs.length === 0) return;
 
     const at = { guildId: message.guildId, channelId: channel.id, messageId: message.id };

@@ -1,4 +1,4 @@
-import type { App, BlockButtonAction, types } from '@slack/bolt';
+import type { App, BlockButtonAction, types, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { toGenguardError } from '../../errors/genguard-error.js';
 import type { SettingsStore } from '../shared/guild-settings.js';
@@ -13,6 +13,7 @@ import {
 } from './settings-command.js';
 import { slackErrorName, toSlackError } from './slack-api.js';
 import { canModerate, NOT_ALLOWED } from './slack-permissions.js';
+import type { SlackDismissals } from './slack-dismissals.js';
 import type { SlackTokens } from './slack-tokens.js';
 
 export const SETTINGS_COMMAND = '/aiscan';
@@ -21,6 +22,7 @@ export interface AdminHandlerDeps {
   settings: SettingsStore;
   tokens: SlackTokens;
   adminGroup: string | undefined;
+  dismissals: SlackDismissals;
   logger: Logger;
 }
 
@@ -29,7 +31,7 @@ const ephemeral = (text: string) => ({ response_type: 'ephemeral' as const, repl
 
 /** `/aiscan` settings and the alert buttons: everything that needs moderator rights. */
 export function registerAdminHandlers(app: App, deps: AdminHandlerDeps): void {
-  const { settings, tokens, adminGroup, logger } = deps;
+  const { settings, tokens, adminGroup, dismissals, logger } = deps;
 
   app.command(SETTINGS_COMMAND, async ({ command, ack, respond, client, context }) => {
     await ack();
@@ -59,7 +61,7 @@ export function registerAdminHandlers(app: App, deps: AdminHandlerDeps): void {
       ack: () => Promise<void>;
       body: BlockButtonAction;
       action: { value?: string };
-      client: import('@slack/bolt').webApi.WebClient;
+      client: webApi.WebClient;
       respond: unknown;
       context: { teamId?: string };
     }) => {
@@ -79,6 +81,7 @@ export function registerAdminHandlers(app: App, deps: AdminHandlerDeps): void {
         if (!(await canModerate(client, userId, adminGroup))) return void (await say(ephemeral(NOT_ALLOWED)));
         let note: string;
         if (kind === 'dismiss') {
+          await dismissals.dismiss(teamId, { sha256: ref.h, phash: ref.p });
           note = `:white_check_mark: Dismissed as a false positive by ${userMention(userId)}`;
         } else {
           const adminToken = await tokens.adminTokenFor(teamId);
@@ -93,6 +96,8 @@ export function registerAdminHandlers(app: App, deps: AdminHandlerDeps): void {
             if (slackErrorName(error) !== 'message_not_found') throw toSlackError(error, 'deleting the message');
             note = `:wastebasket: The message was already deleted (checked by ${userMention(userId)})`;
           }
+          // Deleting a message leaves its file in the workspace's files; remove the image too.
+          if (ref.f !== undefined) note += await deleteFile(client, adminToken, ref.f, logger);
         }
         const blocks = resolveAlert((body.message?.blocks ?? []) as types.KnownBlock[], note);
         await client.chat.update({ channel: alertChannel, ts: alertTs, blocks, text: note });
@@ -104,4 +109,17 @@ export function registerAdminHandlers(app: App, deps: AdminHandlerDeps): void {
 
   app.action<BlockButtonAction>(ACTION_DISMISS, alertAction('dismiss'));
   app.action<BlockButtonAction>(ACTION_DELETE, alertAction('delete'));
+}
+
+/** Best effort: the message is gone either way; says in the alert when the file stays. */
+async function deleteFile(client: webApi.WebClient, token: string, file: string, logger: Logger): Promise<string> {
+  try {
+    await client.files.delete({ token, file });
+    return '';
+  } catch (error) {
+    const name = slackErrorName(error);
+    if (name === 'file_not_found' || name === 'file_deleted') return '';
+    logger.warn({ err: toSlackError(error, 'deleting the file').message, file }, 'flagged file not deleted');
+    return ` (the file itself stays: ${name === 'missing_scope' ? 'the admin token lacks `files:write`' : 'Slack refused to delete it'})`;
+  }
 }

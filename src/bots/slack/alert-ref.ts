@@ -14,6 +14,9 @@ export const alertRefSchema = z.object({
   f: z.string().max(40).optional(),
   /** Scan id. */
   s: z.string().max(200),
+  /** sha256 and pHash of the image, so Dismiss can silence reposts of it. */
+  h: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  p: z.string().regex(/^[0-9a-f]{16}$/).optional(),
 });
 export type AlertRef = z.infer<typeof alertRefSchema>;
 

@@ -39,6 +39,7 @@ export interface SlackMessageLike {
   bot_id?: string;
   ts?: string;
   thread_ts?: string;
+  text?: string;
   files?: SlackFileLike[];
   hidden?: boolean;
 }

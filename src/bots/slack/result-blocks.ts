@@ -127,7 +127,7 @@ export function renderAlert(input: AlertInput): SlackMessageBody {
       context(
         [
           'Delete is unavailable: a bot token can only delete messages the bot posted. ' +
-            'Set `SLACK_ADMIN_USER_TOKEN` (a workspace admin’s user token with `chat:write`) to delete flagged messages from here.',
+            'Set `SLACK_ADMIN_USER_TOKEN` (a workspace admin’s user token with `chat:write` and `files:write`) to delete flagged messages from here.',
         ],
         BLOCK_DELETE_NOTE,
       ),

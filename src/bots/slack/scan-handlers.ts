@@ -56,10 +56,10 @@ export function registerScanHandlers(app: App, deps: ScanHandlerDeps): void {
     if (teamId === undefined) return;
     const channelId = message.channel as string;
     const ts = message.ts as string;
-    const current = await settings.get('slack', teamId);
-    if (!isWatched(current, channelId)) return;
     const reply: ReplyTarget = { kind: 'thread', channelId, threadId: message.thread_ts ?? ts };
     try {
+      const current = await settings.get('slack', teamId);
+      if (!isWatched(current, channelId)) return;
       for (const image of imageRefsOf(message)) {
         await producer.enqueue(
           buildSlackScanJob(
@@ -160,7 +160,9 @@ export function registerScanHandlers(app: App, deps: ScanHandlerDeps): void {
 }
 
 /** The newest image in the channel's recent history, or what to tell the person. */
-async function latestImage(client: webApi.WebClient, channel: string): Promise<ReturnType<typeof latestImageMessage> & object | string> {
+type FoundImage = NonNullable<ReturnType<typeof latestImageMessage>>;
+
+async function latestImage(client: webApi.WebClient, channel: string): Promise<FoundImage | string> {
   let messages: SlackMessageLike[];
   try {
     const history = await client.conversations.history({ channel, limit: HISTORY_LIMIT });

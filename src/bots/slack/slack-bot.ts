@@ -12,7 +12,8 @@ import { registerAdminHandlers } from './admin-handlers.js';
 import { boltLogger } from './bolt-logger.js';
 import { RedisInstallationStore } from './redis-installation-store.js';
 import { registerScanHandlers } from './scan-handlers.js';
-import { clientOptions, type FetchLike } from './slack-api.js';
+import { clientOptions, toSlackError, type FetchLike } from './slack-api.js';
+import { SlackDismissals } from './slack-dismissals.js';
 import { SlackNotifier } from './slack-notifier.js';
 import { createSlackSettingsStore } from './slack-settings.js';
 import { SlackTokens } from './slack-tokens.js';
@@ -93,6 +94,7 @@ export class SlackBot {
   readonly settings: SettingsStore;
   readonly notifier: SlackNotifier;
   readonly installations: RedisInstallationStore;
+  readonly dismissals: SlackDismissals;
   readonly #logger: Logger;
   #port: number | undefined;
   #started = false;
@@ -106,6 +108,7 @@ export class SlackBot {
     this.settings = parts.settings;
     this.notifier = parts.notifier;
     this.installations = parts.installations;
+    this.dismissals = parts.dismissals;
 
     const web = clientOptions({ apiUrl: config.slack.apiUrl, retries: options.retries ?? 2, ...(options.fetch ? { fetch: options.fetch } : {}) });
     const appOptions: AppOptions = {
@@ -139,13 +142,24 @@ export class SlackBot {
     this.app = new App(appOptions);
 
     registerScanHandlers(this.app, { producer: options.producer, settings: this.settings, slack: config.slack, logger: this.#logger });
-    registerAdminHandlers(this.app, { settings: this.settings, tokens: this.tokens, adminGroup: config.slack.adminGroup, logger: this.#logger });
+    registerAdminHandlers(this.app, {
+      settings: this.settings,
+      tokens: this.tokens,
+      adminGroup: config.slack.adminGroup,
+      dismissals: this.dismissals,
+      logger: this.#logger,
+    });
     this.app.event('app_uninstalled', async ({ context }) => {
       if (auth.kind !== 'oauth' || context.teamId === undefined) return;
       await this.installations.deleteInstallation({ teamId: context.teamId, enterpriseId: context.enterpriseId, isEnterpriseInstall: false });
       this.#logger.info({ teamId: context.teamId }, 'genguard was uninstalled from a Slack workspace');
     });
     this.app.error(async (error) => {
+      if (error.code === 'slack_bolt_authorization_error') {
+        // A workspace without an installation (OAuth mode) or a revoked token: Bolt acked, nothing ran.
+        this.#logger.warn({ err: error.message }, 'request from a Slack workspace genguard is not installed in (or whose token was revoked)');
+        return;
+      }
       this.#logger.error({ err: error }, 'unhandled error in a Slack handler');
     });
   }
@@ -166,11 +180,16 @@ export class SlackBot {
     } catch (error) {
       throw new GenguardError('config_invalid', `Slack refused the bot token: ${(error as Error).message}`, { cause: error });
     }
-    if (this.setup.transport === 'socket') {
-      await this.app.start();
-    } else {
-      const server = (await this.app.start(this.setup.port)) as Server;
-      this.#port = (server.address() as AddressInfo).port;
+    try {
+      if (this.setup.transport === 'socket') {
+        await this.app.start();
+      } else {
+        const server = (await this.app.start(this.setup.port)) as Server;
+        this.#port = (server.address() as AddressInfo).port;
+      }
+    } catch (error) {
+      const wrapped = toSlackError(error, this.setup.transport === 'socket' ? 'opening the Socket Mode connection' : `listening on port ${this.setup.port}`);
+      throw wrapped.code === 'auth_failed' ? new GenguardError('config_invalid', `${wrapped.message} (check SLACK_APP_TOKEN)`, { cause: error }) : wrapped;
     }
     this.#started = true;
     this.#logger.info(
@@ -203,6 +222,7 @@ export function createSlackWorkerParts(options: SlackWorkerPartsOptions): {
   settings: SettingsStore;
   notifier: SlackNotifier;
   installations: RedisInstallationStore;
+  dismissals: SlackDismissals;
   credentials: CredentialsResolver;
 } {
   const { config } = options;
@@ -216,11 +236,13 @@ export function createSlackWorkerParts(options: SlackWorkerPartsOptions): {
     clientOptions: clientOptions({ apiUrl: config.slack.apiUrl, retries: 0, ...fetchOption }),
   });
   const settings = options.settings ?? createSlackSettingsStore(options.redis, config.queue.prefix);
+  const dismissals = new SlackDismissals(options.redis, config.queue.prefix);
   const notifier = new SlackNotifier({
     tokens,
     settings,
+    dismissals,
     client: { apiUrl: config.slack.apiUrl, ...fetchOption },
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  return { tokens, settings, notifier, installations, credentials: tokens.resolveCredentials };
+  return { tokens, settings, notifier, installations, dismissals, credentials: tokens.resolveCredentials };
 }

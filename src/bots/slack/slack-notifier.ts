@@ -10,6 +10,7 @@ import { encodeAlertRef } from './alert-ref.js';
 import { renderAlert, renderError, renderResult, type SlackMessageBody } from './result-blocks.js';
 import { clientOptions, postToResponseUrl, slackErrorName, toSlackError, type SlackClientSettings } from './slack-api.js';
 import { slackMode } from './settings-command.js';
+import type { SlackDismissals } from './slack-dismissals.js';
 import type { SlackTokens } from './slack-tokens.js';
 
 export interface SlackNotifierOptions {
@@ -17,6 +18,8 @@ export interface SlackNotifierOptions {
   /** Slack defaults (createSlackSettingsStore): automatic scans follow the workspace's mode at posting time. */
   settings: SettingsStore;
   client: Omit<SlackClientSettings, 'retries'>;
+  /** Pictures moderators dismissed: no new alert for them. */
+  dismissals?: SlackDismissals;
   logger?: Logger;
 }
 
@@ -87,6 +90,10 @@ export class SlackNotifier implements Notifier {
     if (scan.messageId === undefined) return;
     const channel = scan.alertChannelId ?? (await this.#o.settings.get('slack', scan.workspaceId)).alertChannel;
     if (channel === undefined) return;
+    if (job.image && (await this.#o.dismissals?.isDismissed(scan.workspaceId, job.image))) {
+      this.#o.logger?.info({ scanId: scan.id, teamId: scan.workspaceId }, 'no alert: moderators dismissed this picture before');
+      return;
+    }
     const messageTs = scan.messageId;
     let permalink: string | undefined;
     try {
@@ -102,7 +109,13 @@ export class SlackNotifier implements Notifier {
       ...(scan.authorId === undefined ? {} : { userId: scan.authorId }),
       ...(scan.media.fileName === undefined ? {} : { fileName: scan.media.fileName }),
       ...(permalink === undefined ? {} : { permalink }),
-      actionValue: encodeAlertRef({ c: scan.channelId, m: messageTs, s: scan.id, ...(scan.attachmentId ? { f: scan.attachmentId } : {}) }),
+      actionValue: encodeAlertRef({
+        c: scan.channelId,
+        m: messageTs,
+        s: scan.id,
+        ...(scan.attachmentId ? { f: scan.attachmentId } : {}),
+        ...(job.image ? { h: job.image.sha256, ...(job.image.phash ? { p: job.image.phash } : {}) } : {}),
+      }),
       canDelete: (await this.#o.tokens.adminTokenFor(scan.workspaceId)) !== undefined,
     });
     await this.#call(scan, 'posting the moderator alert', (c) =>

@@ -62,6 +62,23 @@ export class OnnxSessions {
     return out.data as Float32Array;
   }
 
+  /** Like `run`, for models with several inputs (AEROBLADE: image and noise), given by name. */
+  async runFeeds(model: LoadedModel, feeds: Record<string, { data: Float32Array; dims: readonly number[] }>): Promise<Float32Array> {
+    let output: ort.InferenceSession.ReturnType;
+    try {
+      const tensors: Record<string, ort.Tensor> = {};
+      for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', feed.data, feed.dims);
+      output = await model.session.run(tensors);
+    } catch (cause) {
+      throw new GenguardError('inference_failed', `inference failed for ${model.file}: ${messageOf(cause)}`, { cause });
+    }
+    const out = output[model.outputName];
+    if (!out || out.type !== 'float32') {
+      throw new GenguardError('inference_failed', `model ${model.file} produced no float32 output "${model.outputName}"`);
+    }
+    return out.data as Float32Array;
+  }
+
   async close(): Promise<void> {
     const all = [...this.#sessions.values()];
     this.#sessions.clear();

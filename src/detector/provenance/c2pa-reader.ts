@@ -18,6 +18,8 @@ interface ActionFact {
   sourceType: string | undefined;
   agent: string | undefined;
   active: boolean;
+  /** A digitalSourceType from a metadata assertion rather than an action. */
+  metadata: boolean;
 }
 
 /** Claim generators / signers of camera apps and cameras that sign at capture time. */
@@ -65,7 +67,7 @@ export async function readC2pa(bytes: Uint8Array, jumbf: Uint8Array, mimeType: s
   describeSigner(active, summary);
   summary.claimGenerator = claimGenerator(active);
   const facts = store.manifests.flatMap((m) => actionFacts(m, m === active));
-  summary.actions = [...new Set(facts.map((f) => f.action))].sort();
+  summary.actions = [...new Set(facts.filter((f) => !f.metadata).map((f) => f.action))].sort();
   summary.softwareAgents = [...new Set(facts.map((f) => f.agent).filter((a): a is string => !!a))];
   const codes = facts.map((f) => f.sourceType).filter((s): s is string => !!s).map(classifySourceType);
   summary.digitalSourceType = (codes.find((c) => c.verdict === 'ai') ?? codes.find((c) => c.verdict === 'capture') ?? codes[0])?.code;
@@ -130,7 +132,7 @@ function captureMarker(detail: string, summary: C2paSummary, score: number): Pro
 }
 
 function inferCapture(active: Manifest | undefined, facts: ActionFact[], summary: C2paSummary): string | undefined {
-  if (!active || facts.some((f) => f.action === 'c2pa.created')) return undefined;
+  if (!active || facts.some((f) => f.action === 'c2pa.created' || f.sourceType)) return undefined;
   const assertions = active.assertions?.assertions ?? [];
   if (assertions.some((a) => a instanceof IngredientAssertion)) return undefined;
   const exif = new Map<string, string>();
@@ -151,11 +153,11 @@ function actionFacts(manifest: Manifest, active: boolean): ActionFact[] {
       for (const act of a.actions ?? []) {
         if (typeof act.action !== 'string') continue;
         const agent = typeof act.softwareAgent === 'string' ? act.softwareAgent : act.softwareAgent?.name;
-        out.push({ action: act.action, sourceType: str(act.digitalSourceType), agent: str(agent), active });
+        out.push({ action: act.action, sourceType: str(act.digitalSourceType), agent: str(agent), active, metadata: false });
       }
     } else if (a instanceof MetadataAssertion) {
       for (const e of a.entries ?? []) {
-        if (e.name === 'DigitalSourceType' && typeof e.value === 'string') out.push({ action: `${a.label} metadata`, sourceType: e.value, agent: undefined, active });
+        if (e.name === 'DigitalSourceType' && typeof e.value === 'string') out.push({ action: `${a.label} metadata`, sourceType: e.value, agent: undefined, active, metadata: true });
       }
     }
   }

@@ -37,7 +37,11 @@ export async function readExifText(tiff: Uint8Array, container = 'EXIF'): Promis
  * The same for a whole TIFF / HEIF / AVIF file, where exifr finds the EXIF itself; with
  * `withXmp` the raw XMP packet comes back too (exifr's XMP parser is bypassed).
  */
-export async function readExifFields(data: Uint8Array, container: string, withXmp: boolean): Promise<{ texts: TextEntry[]; xmp: string | undefined }> {
+export async function readExifFields(
+  data: Uint8Array,
+  container: string,
+  withXmp: boolean,
+): Promise<{ texts: TextEntry[]; xmp: string | undefined; errors: string[] }> {
   const out: TextEntry[] = [];
   const parsed = await parseExif(data, {
     tiff: true,
@@ -59,14 +63,16 @@ export async function readExifFields(data: Uint8Array, container: string, withXm
     sanitize: true,
     mergeOutput: true,
   });
-  if (!parsed) return { texts: out, xmp: undefined };
+  if (!parsed) return { texts: out, xmp: undefined, errors: [] };
+  // exifr reports some problems (e.g. malformed HEIF EXIF) in `errors` instead of throwing.
+  const errors = Array.isArray(parsed['errors']) ? parsed['errors'].map((e: unknown) => (e instanceof Error ? e.message : String(e))) : [];
   for (const tag of TEXT_TAGS) {
     const raw = parsed[tag] ?? (tag === 'UserComment' ? parsed['userComment'] : undefined);
     const value = exifValueToText(tag, raw);
     if (value) out.push({ container, key: tag, value });
   }
   const xmp = parsed['xmp'];
-  return { texts: out, xmp: typeof xmp === 'string' ? xmp : undefined };
+  return { texts: out, xmp: typeof xmp === 'string' ? xmp : undefined, errors };
 }
 
 function exifValueToText(tag: string, raw: unknown): string | undefined {

@@ -49,6 +49,7 @@ export async function readContainer(bytes: Uint8Array, format: ImageFormat): Pro
         const fields = await readExifFields(bytes, 'EXIF', true);
         meta.texts.push(...fields.texts);
         if (fields.xmp) meta.xmp.push(fields.xmp);
+        for (const e of fields.errors) meta.notes.push(`${format.toUpperCase()}: ${e}`);
       } catch (error) {
         meta.notes.push(`${format.toUpperCase()}: metadata unreadable (${error instanceof Error ? error.message : String(error)})`);
       }

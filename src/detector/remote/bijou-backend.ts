@@ -5,10 +5,9 @@ import { GenguardError } from '../../errors/genguard-error.js';
 import type { ImageInput } from '../../intake/image-input.js';
 import type { BackendDetectOptions, DetectionBackend } from '../backend.js';
 import { classify, DEFAULT_BANDS, type Bands, type DetectionResult } from '../result.js';
-import { optionalRetryAfter, withTrailingSlash } from './bitmind-backend.js';
 import { BIJOU_MAX_IMAGE_BYTES, prepareForBijou } from './bijou-image-prep.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
-import { exchange, parseJson, retryAfterHeader, type ExchangeResponse } from './http-exchange.js';
+import { exchange, optionalRetryAfter, parseJson, retryAfterHeader, withTrailingSlash, type ExchangeResponse } from './http-exchange.js';
 import { acquireSlot, sharedInProcessLimiter, type RateLimiter } from './rate-limiter.js';
 import { Redactor } from './redactor.js';
 import { resolveClock, silentLogger, type Clock, type RemoteLogger } from './remote-deps.js';
@@ -111,17 +110,20 @@ export class BijouBackend implements DetectionBackend {
     const signal = options.signal;
     const started = performance.now();
     try {
-      return await this.breaker.run(async () => {
-        const prepared = await prepareForBijou(image, this.maxImageBytes);
-        const body = requestBody(prepared.bytes, this.consent);
-        return withRetries((ctx) => this.attempt(body, prepared.notes, ctx, started), {
-          policy: this.policy,
-          clock: this.clock,
-          signal,
-          label: 'bijou',
-          logger: this.logger,
-        });
-      }, signal);
+      // Outside the breaker: an image we cannot convert says nothing about Bijou's health.
+      const prepared = await prepareForBijou(image, this.maxImageBytes);
+      const body = requestBody(prepared.bytes, this.consent);
+      return await this.breaker.run(
+        () =>
+          withRetries((ctx) => this.attempt(body, prepared.notes, ctx, started), {
+            policy: this.policy,
+            clock: this.clock,
+            signal,
+            label: 'bijou',
+            logger: this.logger,
+          }),
+        signal,
+      );
     } catch (error) {
       if (error instanceof GenguardError) {
         this.logger.warn({ backend: 'bijou', code: error.code, retryable: error.retryable }, error.message);

@@ -6,7 +6,7 @@ import type { BackendDetectOptions, DetectionBackend } from '../backend.js';
 import { classify, DEFAULT_BANDS, round, type Bands, type DetectionResult } from '../result.js';
 import { BitmindAuth, type BitmindCredentials } from './bitmind-auth.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
-import { exchange, parseJson, retryAfterHeader, type ExchangeResponse } from './http-exchange.js';
+import { exchange, optionalRetryAfter, parseJson, retryAfterHeader, withTrailingSlash, type ExchangeResponse } from './http-exchange.js';
 import { Redactor } from './redactor.js';
 import { resolveClock, silentLogger, type Clock, type RemoteLogger } from './remote-deps.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type AttemptContext, type RetryPolicy } from './retry.js';
@@ -199,14 +199,4 @@ export class BitmindBackend implements DetectionBackend {
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
-}
-
-export function optionalRetryAfter(seconds: number | undefined): { retryAfterSeconds?: number } {
-  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
-}
-
-export function withTrailingSlash(base: string): URL {
-  const url = new URL(base);
-  if (!url.pathname.endsWith('/')) url.pathname += '/';
-  return url;
 }

@@ -103,3 +103,14 @@ export function parseJson(body: Buffer, label: string): unknown {
     throw new GenguardError('invalid_response', `${label}: response is not valid JSON`);
   }
 }
+
+export function optionalRetryAfter(seconds: number | undefined): { retryAfterSeconds?: number } {
+  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
+}
+
+/** Base URL with a trailing slash, so relative paths resolve under any path prefix it carries. */
+export function withTrailingSlash(base: string): URL {
+  const url = new URL(base);
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}

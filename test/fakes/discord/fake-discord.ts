@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeGateway } from './fake-gateway.js';
+import { installRoutes } from './fake-routes.js';
 import { notFound, readBody, RestRouter, sendJson, type RestReply, type RestRequest } from './fake-rest.js';
 import {
   guildCreatePayload,
@@ -42,7 +43,7 @@ export interface SentMessage {
   channelId?: string;
   interactionToken?: string;
   body: any;
-  message: Json & { id: string };
+  message: Json & { id: string; channel_id: string };
 }
 
 export interface FakeInteraction {
@@ -50,7 +51,7 @@ export interface FakeInteraction {
   token: string;
   payload: Json;
   callbacks: Array<{ type: number; data: any }>;
-  original: (Json & { id: string }) | undefined;
+  original: (Json & { id: string; channel_id: string }) | undefined;
   edits: any[];
   followUps: any[];
   expired: boolean;
@@ -119,7 +120,7 @@ export class FakeDiscord extends EventEmitter {
     );
     this.gateway.on('identified', () => this.#changed());
     this.gateway.on('resumed', () => this.#changed());
-    this.#routes();
+    installRoutes(this.#router, this);
   }
 
   async start(): Promise<void> {
@@ -198,7 +199,16 @@ export class FakeDiscord extends EventEmitter {
     // Without the MESSAGE_CONTENT intent Discord blanks these fields for messages not mentioning the bot.
     const withoutContent = ((this.gateway.intents ?? 0) & MESSAGE_CONTENT_INTENT) === 0;
     const dispatched = withoutContent ? { ...message, content: '', attachments: [], embeds: [], components: [] } : message;
-    this.gateway.dispatch('MESSAGE_CREATE', dispatched);
+    if (this.gateway.sessionId !== undefined) this.gateway.dispatch('MESSAGE_CREATE', dispatched);
+    return message;
+  }
+
+  /** Discord edits a message (a link preview arriving, a user edit): MESSAGE_UPDATE with the full message. */
+  updateMessage(id: string, patch: Json): Json & { id: string; channel_id: string } {
+    const message = this.messages.get(id);
+    if (!message) throw new Error(`no message ${id}`);
+    Object.assign(message, patch);
+    if (this.gateway.sessionId !== undefined) this.gateway.dispatch('MESSAGE_UPDATE', message);
     return message;
   }
 
@@ -224,7 +234,8 @@ export class FakeDiscord extends EventEmitter {
       expired: false,
     };
     this.interactions.set(payload.token, interaction);
-    this.gateway.dispatch('INTERACTION_CREATE', payload);
+    // Without a gateway session (REST-only tests) the interaction is only registered.
+    if (this.gateway.sessionId !== undefined) this.gateway.dispatch('INTERACTION_CREATE', payload);
     return interaction;
   }
 
@@ -376,191 +387,6 @@ export class FakeDiscord extends EventEmitter {
     if (path.startsWith('/interactions/') || path.startsWith('/webhooks/')) return true;
     return header === `Bot ${this.token}`;
   }
-
-  #botMessage(channelId: string, body: any, extra: Partial<MessageInit> = {}): Json & { id: string; channel_id: string } {
-    const init: MessageInit = {
-      channelId,
-      author: this.bot,
-      content: body?.content ?? '',
-      embeds: body?.embeds ?? [],
-      components: body?.components ?? [],
-      flags: body?.flags ?? 0,
-      ...extra,
-    };
-    if (body?.message_reference) init.messageReference = { ...body.message_reference, channel_id: channelId };
-    const guild = this.guilds.find((g) => g.channels.some((c) => c.id === channelId));
-    if (guild) init.guildId = guild.id;
-    const message = messagePayload(init) as Json & { id: string; channel_id: string };
-    this.messages.set(message.id, message);
-    return message;
-  }
-
-  #routes(): void {
-    const r = this.#router;
-    r.on('GET', '/gateway/bot', () => ({
-      status: 200,
-      body: {
-        url: this.wsUrl,
-        shards: 1,
-        session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
-      },
-    }));
-    r.on('GET', '/gateway', () => ({ status: 200, body: { url: this.wsUrl } }));
-    r.on('GET', '/users/@me', () => ({ status: 200, body: userPayload(this.bot) }));
-    r.on('GET', '/applications/@me', () => ({ status: 200, body: { id: this.applicationId, name: 'genguard', flags: 0 } }));
-
-    const saveCommands = (req: RestRequest): Json[] =>
-      (req.body as Json[]).map((c) => ({ ...c, id: snowflake(), application_id: req.params.app, version: snowflake() }));
-    r.on('PUT', '/applications/:app/commands', (req) => {
-      if (req.params.app !== this.applicationId) return notFound(10002, 'Unknown Application');
-      this.commands.global = saveCommands(req);
-      return { status: 200, body: this.commands.global };
-    });
-    r.on('PUT', '/applications/:app/guilds/:guild/commands', (req) => {
-      if (req.params.app !== this.applicationId) return notFound(10002, 'Unknown Application');
-      this.commands.guild[req.params.guild!] = saveCommands(req);
-      return { status: 200, body: this.commands.guild[req.params.guild!] };
-    });
-
-    r.on('GET', '/channels/:ch', (req) => {
-      for (const g of this.guilds) {
-        const c = g.channels.find((x) => x.id === req.params.ch);
-        if (c) return { status: 200, body: { id: c.id, type: c.type ?? 0, name: c.name, guild_id: g.id, parent_id: c.parentId ?? null } };
-      }
-      return notFound(10003, 'Unknown Channel');
-    });
-    r.on('POST', '/channels/:ch/messages', (req) => {
-      const message = this.#botMessage(req.params.ch!, req.body);
-      this.sent.push({ via: this.#isDm(req.params.ch!) ? 'dm' : 'channel', channelId: req.params.ch!, body: req.body, message });
-      return { status: 200, body: message };
-    });
-    r.on('GET', '/channels/:ch/messages/:id', (req) => {
-      const m = this.messages.get(req.params.id!);
-      if (!m || m.channel_id !== req.params.ch || this.deleted.some((d) => d.messageId === m.id)) return notFound(10008, 'Unknown Message');
-      return { status: 200, body: m };
-    });
-    r.on('PATCH', '/channels/:ch/messages/:id', (req) => {
-      const m = this.messages.get(req.params.id!);
-      if (!m) return notFound(10008, 'Unknown Message');
-      Object.assign(m, pickMessageFields(req.body), { edited_timestamp: new Date().toISOString() });
-      this.edited.push({ channelId: req.params.ch!, messageId: m.id, body: req.body });
-      return { status: 200, body: m };
-    });
-    r.on('DELETE', '/channels/:ch/messages/:id', (req) => {
-      const m = this.messages.get(req.params.id!);
-      if (!m || this.deleted.some((d) => d.messageId === m.id)) return notFound(10008, 'Unknown Message');
-      this.deleted.push({ channelId: req.params.ch!, messageId: m.id });
-      return { status: 204 };
-    });
-    r.on('PUT', '/channels/:ch/messages/:id/reactions/:emoji/@me', (req) => {
-      if (!this.messages.has(req.params.id!)) return notFound(10008, 'Unknown Message');
-      this.reactions.push({ channelId: req.params.ch!, messageId: req.params.id!, emoji: req.params.emoji! });
-      return { status: 204 };
-    });
-    r.on('POST', '/users/@me/channels', (req) => ({
-      status: 200,
-      body: { id: `dm${req.body.recipient_id}`, type: 1, recipients: [{ id: req.body.recipient_id, username: 'someone', discriminator: '0' }] },
-    }));
-
-    r.on('POST', '/interactions/:id/:token/callback', (req) => this.#callback(req));
-    r.on('GET', '/webhooks/:app/:token/messages/:mid', (req) => {
-      const i = this.#interactionFor(req);
-      if ('status' in i) return i;
-      const m = req.params.mid === '@original' ? i.original : this.messages.get(req.params.mid!);
-      return m ? { status: 200, body: m } : notFound(10008, 'Unknown Message');
-    });
-    r.on('PATCH', '/webhooks/:app/:token/messages/:mid', (req) => {
-      const i = this.#interactionFor(req);
-      if ('status' in i) return i;
-      const target = req.params.mid === '@original' ? i.original : this.messages.get(req.params.mid!);
-      if (!target) return notFound(10008, 'Unknown Message');
-      Object.assign(target, pickMessageFields(req.body), { edited_timestamp: new Date().toISOString() });
-      target.flags = ((target.flags as number) ?? 0) & ~128; // an edit ends "thinking…"
-      if (req.params.mid === '@original') i.edits.push(req.body);
-      this.sent.push({ via: 'original', interactionToken: i.token, body: req.body, message: target });
-      return { status: 200, body: target };
-    });
-    r.on('POST', '/webhooks/:app/:token', (req) => {
-      const i = this.#interactionFor(req);
-      if ('status' in i) return i;
-      const message = this.#botMessage(i.payload.channel_id as string, req.body, { webhookId: this.applicationId, applicationId: this.applicationId });
-      i.followUps.push(req.body);
-      this.sent.push({ via: 'followup', interactionToken: i.token, body: req.body, message });
-      return { status: 200, body: message };
-    });
-  }
-
-  #isDm(channelId: string): boolean {
-    return channelId.startsWith('dm');
-  }
-
-  #interactionFor(req: RestRequest): FakeInteraction | RestReply {
-    const i = this.interactions.get(req.params.token!);
-    if (!i || req.params.app !== this.applicationId) return notFound(10015, 'Unknown Webhook');
-    // Discord answers a stale interaction token with 401 50027; safe here because webhook requests
-    // are sent without the bot token (auth: false), so the REST client keeps its token.
-    if (i.expired) return { status: 401, body: { message: 'Invalid Webhook Token', code: 50027 } };
-    return i;
-  }
-
-  #callback(req: RestRequest): RestReply {
-    const i = this.interactions.get(req.params.token!);
-    if (!i || i.id !== req.params.id) return notFound(10062, 'Unknown interaction');
-    if (i.expired) return notFound(10062, 'Unknown interaction');
-    if (i.callbacks.length > 0) return { status: 400, body: { message: 'Interaction has already been acknowledged.', code: 40060 } };
-    const { type, data } = req.body as { type: number; data?: any };
-    i.callbacks.push({ type, data });
-    const channelId = i.payload.channel_id as string;
-    let message: (Json & { id: string; channel_id: string }) | undefined;
-    if (type === 4 || type === 5) {
-      // 4: reply now; 5: "thinking…", edited later through @original.
-      message = this.#botMessage(channelId, type === 4 ? data : { flags: data?.flags ?? 0 }, {
-        webhookId: this.applicationId,
-        applicationId: this.applicationId,
-        interactionMetadata: { id: i.id, type: 2, user: (i.payload.member as Json).user },
-      });
-      if (type === 5) message.flags = ((data?.flags as number) ?? 0) | 128; // LOADING
-      i.original = message;
-      this.sent.push({ via: 'callback', interactionToken: i.token, body: req.body, message });
-    } else if (type === 7 || type === 6) {
-      // 7: update the message the component is on; 6: acknowledge, edit later.
-      const source = i.payload.message as Json & { id: string } | undefined;
-      const stored = source ? this.messages.get(source.id) : undefined;
-      if (stored && type === 7) {
-        Object.assign(stored, pickMessageFields(data));
-        this.edited.push({ channelId: stored.channel_id, messageId: stored.id, body: data });
-      }
-      if (stored) i.original = stored;
-      message = stored;
-      this.sent.push({ via: 'callback', interactionToken: i.token, body: req.body, message: (stored ?? {}) as Json & { id: string } });
-    }
-    if (req.query.get('with_response') === 'true') {
-      return {
-        status: 200,
-        body: {
-          interaction: {
-            id: i.id,
-            type: i.payload.type,
-            activity_instance_id: null,
-            response_message_id: message?.id ?? null,
-            response_message_loading: type === 5,
-            response_message_ephemeral: ((data?.flags ?? 0) & 64) !== 0,
-          },
-          resource: message ? { type, message } : { type },
-        },
-      };
-    }
-    return { status: 204 };
-  }
-}
-
-function pickMessageFields(body: any): Json {
-  const out: Json = {};
-  for (const key of ['content', 'embeds', 'components', 'flags', 'attachments']) {
-    if (body && key in body) out[key] = body[key];
-  }
-  if (out.flags !== undefined) out.flags = (out.flags as number) & ~128;
-  return out;
 }
 
 function rateLimitHeaders(): Record<string, string> {

@@ -108,6 +108,13 @@ export class FakeSlack {
     };
   }
 
+  /** A public URL of a registered file on the second host (no token needed), with its name in the query. */
+  publicUrl(file: Record<string, unknown>): string {
+    const download = String(file['url_private_download']);
+    const m = /\/files-pri\/([A-Z0-9]+)-([A-Z0-9]+)\//.exec(download);
+    return `${this.#otherBase}/cdn/${m?.[1]}-${m?.[2]}?name=${encodeURIComponent(String(file['name']))}`;
+  }
+
   /** A user's message (stored in the channel's history); returns it as the `message` event Slack would send. */
   postUserMessage(teamId: string, channelId: string, userId: string, options: { text?: string; files?: Array<Record<string, unknown>> } = {}): FakeMessage & { channel: string; channel_type: string } {
     const message: FakeMessage = { type: 'message', ts: nextTs(), user: userId, text: options.text ?? '' };

@@ -114,6 +114,15 @@ export class FakeWebApi {
         return this.update(team, principal, params);
       case 'chat.delete':
         return this.remove(team, principal, params);
+      case 'files.delete': {
+        const file = team.files.get(String(params['file']));
+        if (!file) return fail('file_not_found');
+        const user = team.users.get(principal.userId);
+        if (principal.kind !== 'user' || !principal.scopes.includes('files:write')) return fail('missing_scope');
+        if (user?.is_admin !== true && user?.is_owner !== true) return fail('cant_delete_file');
+        team.files.delete(file.id);
+        return ok();
+      }
       case 'chat.getPermalink': {
         const channel = team.channels.get(String(params['channel']));
         const ts = String(params['message_ts']);

@@ -125,13 +125,13 @@ def randomize(module: torch.nn.Module, seed: int) -> torch.nn.Module:
     return module.eval()
 
 
-def spread_head(linear: torch.nn.Linear, logits: torch.Tensor, target: float = 1.5) -> None:
+def spread_head(linear: torch.nn.Linear, logits: torch.Tensor, target: float = 1.5, max_scale: float = 1e6) -> None:
     """Rescales a random 1-logit head so fixture logits land in [-target, target] (no saturated sigmoid)."""
     with torch.no_grad():
         l = logits.flatten().double()
         m = float(l.mean())
         spread = float((l - m).abs().max())
-        s = target / spread if spread > 1e-12 else 1.0
+        s = min(max_scale, target / spread if spread > 1e-12 else 1.0)
         linear.weight.mul_(s)
         linear.bias.copy_((linear.bias.double() - m) * s + 0.25)
 

@@ -223,7 +223,7 @@ class VQModel(nn.Module):
         self.encoder = Encoder(out_channels=lat, **cfg)
         self.quant_conv = nn.Conv2d(lat, emb, 1)
         self.post_quant_conv = nn.Conv2d(emb, lat, 1)
-        self.decoder = Decoder(spatial_zq=emb, **cfg)
+        self.decoder = Decoder(spatial_zq=lat, **cfg)
 
     def encode(self, x):
         return self.quant_conv(self.encoder(x))
@@ -236,14 +236,14 @@ _OLD_ATTN = {'query.': 'to_q.', 'key.': 'to_k.', 'value.': 'to_v.', 'proj_attn.'
 
 
 def convert_vae_keys(sd: dict, module: nn.Module) -> dict:
-    """Old diffusers names (query/key/value/proj_attn, 1×1 convs) → current ones (linear layers)."""
+    """Old diffusers names (query/key/value/proj_attn, sometimes 1×1 convs) → current ones."""
     own = module.state_dict()
     out = {}
     for k, v in sd.items():
         nk = k
-        for old, new in _OLD_ATTN.items():
-            if f'.attentions.0.{old}' in k or f'attentions.{k.split("attentions.")[-1].split(".")[0]}.{old}' in k:
-                nk = k.replace(f'.{old}', f'.{new}')
+        if '.attentions.' in k:
+            for old, new in _OLD_ATTN.items():
+                nk = nk.replace('.' + old, '.' + new)
         if nk in own and v.ndim == 4 and own[nk].ndim == 2:
             v = v[:, :, 0, 0]
         out[nk] = v

@@ -1,0 +1,131 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { DetectionBackend } from '../detector/backend.js';
+import type { DetectionResult } from '../detector/result.js';
+import { GenguardError, isGenguardError } from '../errors/genguard-error.js';
+import type { ImageInput } from '../intake/image-input.js';
+import type { ApiJob, ApiJobResult } from './api-job.js';
+import type { InflightDedupe } from './inflight-dedupe.js';
+import { perceptualHash, type PerceptualHash } from './perceptual-hash.js';
+import { versionTag, type RedisKeys } from './queue-layout.js';
+import type { QueueMetrics } from './queue-metrics.js';
+import type { ResultCache } from './result-cache.js';
+import type { BackendProvider, ImageSourceLoader } from './worker-deps.js';
+
+export interface ApiProcessorOptions {
+  /** Where the API process parked the image bytes. */
+  redis: Redis;
+  backends: BackendProvider;
+  /** Validates the parked bytes (intake's ImageLoader, given bytes). */
+  loader: ImageSourceLoader;
+  /** null: cache off. Shared with the chat lanes: an image judged there is answered from the cache here. */
+  cache: ResultCache | null;
+  dedupe: InflightDedupe;
+  keys: RedisKeys;
+  /** Cap on one backend run (GENGUARD_DETECT_TIMEOUT_MS); the request's deadline may cut it shorter. */
+  timeoutMs: number;
+  maxPixels?: number;
+  metrics?: QueueMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Same shape ScanProcessor publishes through InflightDedupe, so chat and API jobs share one run per image. */
+interface Computed {
+  result: DetectionResult;
+  computedAt: number;
+}
+
+/**
+ * The detect step of one API request: read the parked bytes, answer from the shared result cache
+ * when the same (or a near-identical) picture was judged by the same model set, otherwise run the
+ * backend once per image across all workers. Mirrors ScanProcessor, minus fetching and routing.
+ */
+export class ApiProcessor {
+  readonly #o: ApiProcessorOptions;
+  readonly #now: () => number;
+
+  constructor(options: ApiProcessorOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async process(job: ApiJob, signal: AbortSignal): Promise<ApiJobResult> {
+    const { redis, backends, loader, cache, dedupe, keys, metrics } = this.#o;
+    const left = job.deadline - this.#now();
+    if (left <= 0) throw new GenguardError('timeout', 'the request timed out before a worker picked it up', { retryable: false });
+    const bytes = await redis.getBuffer(job.imageKey);
+    if (!bytes) throw new GenguardError('not_found', 'the image expired before a worker picked it up', { retryable: false });
+    const image = await loader.load(bytes, { signal });
+    const { backend, modelSetVersion } = await backends.get('detect', job.backend);
+    const tag = versionTag(modelSetVersion);
+    const base = { backend: backend.id, modelSetVersion };
+
+    let hash: PerceptualHash | undefined;
+    if (cache) {
+      const exact = await cache.getExact(tag, image.sha256);
+      if (exact) {
+        metrics?.cacheLookups.inc({ outcome: 'exact' });
+        return { ...base, result: exact.result, cache: 'exact' };
+      }
+      hash = await this.#hash(image);
+      const near = hash ? await cache.findSimilar(tag, hash) : null;
+      if (near) {
+        metrics?.cacheLookups.inc({ outcome: 'perceptual' });
+        await cache.put(tag, { ...near.verdict, sha256: image.sha256 }, hash);
+        return { ...base, result: near.verdict.result, cache: 'perceptual' };
+      }
+    }
+    const timeoutMs = Math.min(this.#o.timeoutMs, left);
+    const { value, shared } = await dedupe.run<Computed>(
+      { lock: keys.inflightLock(tag, image.sha256), outcome: keys.inflightOutcome(tag, image.sha256) },
+      async () => {
+        const result = await this.#detect(backend, image, timeoutMs, signal);
+        const computed = { result, computedAt: this.#now() };
+        await cache?.put(tag, { ...computed, backend: backend.id, sha256: image.sha256 }, hash);
+        return computed;
+      },
+      signal,
+    );
+    metrics?.cacheLookups.inc({ outcome: shared ? 'inflight' : cache ? 'miss' : 'off' });
+    return { ...base, result: value.result, cache: shared ? 'inflight' : null };
+  }
+
+  async #hash(image: ImageInput): Promise<PerceptualHash | undefined> {
+    try {
+      return await perceptualHash(image.bytes, this.#o.maxPixels === undefined ? {} : { maxPixels: this.#o.maxPixels });
+    } catch (error) {
+      this.#o.logger.debug({ err: error, sha256: image.sha256 }, 'perceptual hash failed');
+      return undefined;
+    }
+  }
+
+  async #detect(backend: DetectionBackend, image: ImageInput, timeoutMs: number, signal: AbortSignal): Promise<DetectionResult> {
+    const { metrics } = this.#o;
+    const controller = new AbortController();
+    const abort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Nobody waits past the deadline: a timeout here is final, never retried.
+        const error = new GenguardError('timeout', `${backend.id} backend took longer than ${timeoutMs} ms`, { retryable: false });
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    try {
+      const result = await Promise.race([backend.detect(image, { signal: controller.signal }), timedOut]);
+      metrics?.observeDetection(backend.id, result);
+      return result;
+    } catch (error) {
+      if (isGenguardError(error) && (backend.id === 'bitmind' || backend.id === 'bijou')) {
+        metrics?.remoteErrors.inc({ backend: backend.id, code: error.code });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+    }
+  }
+}

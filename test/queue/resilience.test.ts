@@ -134,17 +134,27 @@ describe('metrics', () => {
     await pipeline.producer.enqueue(scanInput('m2', images.add('/m2.png', png)));
     await pipeline.producer.enqueue(scanInput('m3', images.add('/m3.png', await syntheticImage(41))));
     await waitFor(() => pipeline.notifier.replies().length === 3, 15_000, 'three replies');
-    const text = await waitFor(async () => {
-      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return body.includes('genguard_queue_jobs{queue="detect-remote",state="completed"} 2') ? body : undefined;
-    }, 10_000, 'completed jobs in metrics');
-    expect(text).toContain('genguard_queue_jobs{queue="detect-remote",state="failed"} 1');
-    expect(text).toMatch(/genguard_detection_seconds_count\{model="fake"\} 1/);
-    expect(text).toMatch(/genguard_detection_seconds_count\{model="backend:bijou"\} 1/);
-    expect(text).toContain('genguard_cache_lookups_total{outcome="exact"} 1');
-    expect(text).toContain('genguard_cache_lookups_total{outcome="miss"} 1');
-    expect(text).toContain('genguard_remote_api_errors_total{backend="bijou",code="out_of_credits"} 1');
-    expect(text).toMatch(/genguard_notifications_total\{platform="discord",step="reply",outcome="posted"\} 3/);
+    const expected = [
+      'genguard_queue_jobs{queue="detect-remote",state="completed"} 2',
+      'genguard_queue_jobs{queue="detect-remote",state="failed"} 1',
+      'genguard_detection_seconds_count{model="fake"} 1',
+      'genguard_detection_seconds_count{model="backend:bijou"} 1',
+      'genguard_cache_lookups_total{outcome="exact"} 1',
+      'genguard_cache_lookups_total{outcome="miss"} 1',
+      'genguard_remote_api_errors_total{backend="bijou",code="out_of_credits"} 1',
+      'genguard_notifications_total{platform="discord",step="reply",outcome="posted"} 3',
+    ];
+    // Job states and counters settle just after the replies: poll until they have.
+    let body = '';
+    await waitFor(
+      async () => {
+        body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return expected.every((line) => body.includes(line));
+      },
+      10_000,
+      'settled metrics',
+    ).catch(() => undefined);
+    for (const line of expected) expect(body).toContain(line);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
   });

@@ -61,7 +61,7 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--resume', action='store_true')
-    ap.add_argument('--eval-every', type=int, default=2)
+    ap.add_argument('--eval-every', type=int, default=2, help='0: no cal evaluation during training (export.py does it)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     seed_all(a.seed)
@@ -123,7 +123,7 @@ def main():
                 print(f'ep {epoch} step {step}/{steps_per_epoch} loss {tot / n:.4f} acc {correct / n:.3f} '
                       f'{time.time() - t0:.0f}s', flush=True)
         rec = {'epoch': epoch, 'loss': tot / n, 'acc': correct / n, 'train_s': time.time() - t0}
-        if (epoch + 1) % a.eval_every == 0 or epoch == a.epochs - 1:
+        if a.eval_every > 0 and ((epoch + 1) % a.eval_every == 0 or epoch == a.epochs - 1):
             t1 = time.time()
             lg = logits_for(model, [v[0] for v in views], SPECS[a.model])
             s = np.array([l.mean() for l in lg]); y = np.array([v[1] for v in views])

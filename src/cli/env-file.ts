@@ -6,6 +6,9 @@ import { parse } from 'dotenv';
  * already in the environment win, so `docker run -e`, systemd and CI settings override the file.
  * A missing file is fine; an unreadable one is an error worth seeing. Returns the keys it set.
  */
+/** Keys the last loadEnvFile took from the file (for `genguard config check`'s "source" column). */
+export const envFileKeys = new Set<string>();
+
 export function loadEnvFile(file = '.env', env: NodeJS.ProcessEnv = process.env): string[] {
   let text: string;
   try {
@@ -19,6 +22,7 @@ export function loadEnvFile(file = '.env', env: NodeJS.ProcessEnv = process.env)
     if (env[key] !== undefined) continue;
     env[key] = value;
     set.push(key);
+    envFileKeys.add(key);
   }
   return set;
 }

@@ -1,6 +1,16 @@
 import { Command, CommanderError } from 'commander';
 import { registerScanCommand } from './scan-command.js';
 import { registerEvalCommand } from './eval-command.js';
+import { registerModelsCommand } from './models-command.js';
+import { registerWorkerCommand } from './worker-command.js';
+import { registerStartCommand } from './start-command.js';
+import { registerServeCommand } from './serve-command.js';
+import { registerDiscordCommand } from './discord-command.js';
+import { registerSlackCommand } from './slack-command.js';
+import { registerKeysCommand } from './keys-command.js';
+import { registerConfigCommand } from './config-command.js';
+import { workerCommandDeps } from './wiring.js';
+import { loadEnvFile } from './env-file.js';
 import { GenguardError } from '../errors/genguard-error.js';
 
 /** Builds the `genguard` program. Each command lives in its own `*-command.ts` file. */
@@ -12,6 +22,14 @@ export function buildProgram(): Command {
     .exitOverride();
   registerScanCommand(program);
   registerEvalCommand(program);
+  registerModelsCommand(program);
+  registerWorkerCommand(program, workerCommandDeps());
+  registerStartCommand(program);
+  registerServeCommand(program);
+  registerDiscordCommand(program);
+  registerSlackCommand(program);
+  registerKeysCommand(program);
+  registerConfigCommand(program);
   return program;
 }
 
@@ -19,6 +37,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    // The CLI edge: `.env` in the working directory fills in what the environment does not set.
+    loadEnvFile();
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {

@@ -52,6 +52,8 @@ export class ApiSubmitter {
     this.#redis = createProducerRedis(options.redisUrl, options.onError, 'genguard-api');
     this.#queue = new Queue(API_QUEUE_NAME, { connection: this.#redis, prefix: options.prefix });
     this.#queue.on('error', (error) => options.onError?.(error));
+    // Every waiting request listens for the queue's 'closing' (Job.waitUntilFinished): one listener per request in flight.
+    this.#queue.setMaxListeners(0);
     // QueueEvents blocks on XREAD, so it needs a connection of its own that rides out outages.
     this.#eventsRedis = createWorkerRedis(options.redisUrl, options.onError, 'genguard-api-events');
     this.#events = new QueueEvents(API_QUEUE_NAME, { connection: this.#eventsRedis, prefix: options.prefix });

@@ -70,7 +70,7 @@ describe('worker processes', () => {
     expect(job.kind === 'result' && job.result.ensemble_score).toBe(0.42);
     expect(backend.calls).toBe(1);
     const queue = new Queue(QUEUE_NAMES.detect, { connection: { url: redis.url }, prefix: observer.prefix });
-    expect(await queue.getJobState('killed')).toBe('completed');
+    await waitFor(async () => (await queue.getJobState('killed')) === 'completed', 10_000, 'detect job completed');
     await queue.close();
     marks.disconnect();
   });

@@ -252,7 +252,7 @@ def main():
         return self_test(args)
     if args.random_weights:
         lpips = randomize(LpipsVggLayer2(), args.seed)
-        aes = {'sd1': (randomize(AutoencoderKL(), args.seed + 1), False)}
+        aes = {'sd1': (randomize(AutoencoderKL(), args.seed + 1), False), 'kd21': (randomize(VQModel(), args.seed + 2), True)}
     else:
         paths = {}
         for item in args.checkpoint:

@@ -44,6 +44,13 @@ def entry(model_id, file, sha, crop, checkpoint='blur_jpg_prob0.1.pth'):
     )
 
 
+def load_official(path):
+    """demo.py: model.load_state_dict(torch.load(path)['model']) into resnet50(num_classes=1)."""
+    net = ResNet().eval()
+    load_strict(net, load_state_dict(path, prefer_keys=('model',)), f'CNNSpot {path}')
+    return net
+
+
 def export(net, path):
     return export_onnx(net, torch.zeros(1, 3, 64, 64), path, ['image'], ['logit'],
                        {'image': {0: 'n', 2: 'h', 3: 'w'}, 'logit': {0: 'n'}})
@@ -86,9 +93,7 @@ def main():
         net = randomize(ResNet(), args.seed)
         ckpt = 'random weights'
     else:
-        sd = load_state_dict(args.checkpoint[0], prefer_keys=('model',))
-        net = ResNet().eval()
-        load_strict(net, sd, f'CNNSpot {args.checkpoint[0]}')
+        net = load_official(args.checkpoint[0])
         ckpt = args.checkpoint[0].name
     path = args.out / f'{args.id}.onnx'
     log(f'exporting to {path}')

@@ -161,6 +161,15 @@ def entry(model_id, file, sha, resize, what):
     )
 
 
+def load_official(net, path):
+    """eval.py: FIRE_model().load_state_dict(torch.load(ckpt)) — vae.*, resnet.*, fft_filter_module.*."""
+    sd = load_state_dict(path)
+    vae = convert_vae_keys({k[4:]: v for k, v in sd.items() if k.startswith('vae.')}, net.vae)
+    sd = {**{k: v for k, v in sd.items() if not k.startswith('vae.')}, **{f'vae.{k}': v for k, v in vae.items()}}
+    load_strict(net, sd, f'FIRE {path}')
+    return net.eval()
+
+
 def export(net, path):
     return export_onnx(net, torch.rand(1, 3, 256, 256), path, ['image'], ['logit'], None)
 
@@ -209,10 +218,7 @@ def main():
         randomize(net, args.seed)
         what = 'random weights'
     else:
-        sd = load_state_dict(args.checkpoint[0])
-        sd = {**{k: v for k, v in sd.items() if not k.startswith('vae.')},
-              **{f'vae.{k}': v for k, v in convert_vae_keys({k[4:]: v for k, v in sd.items() if k.startswith('vae.')}, net.vae).items()}}
-        load_strict(net, sd, f'FIRE {args.checkpoint[0]}')
+        load_official(net, args.checkpoint[0])
         what = f'operator-trained {args.checkpoint[0].name}'
     net.eval()
     path = args.out / f'{args.id}.onnx'

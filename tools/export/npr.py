@@ -46,6 +46,14 @@ def entry(model_id, file, sha, native):
     )
 
 
+def load_official(path):
+    """test.py: resnet50(num_classes=1).load_state_dict(torch.load(path), strict=True); also accepts
+    {'model': …} and DataParallel's `module.` prefix, both seen in copies of NPR.pth."""
+    net = NPRNet().eval()
+    load_strict(net, load_state_dict(path), f'NPR {path}')
+    return net
+
+
 def export(net, path):
     return export_onnx(net, torch.zeros(1, 3, 64, 64), path, ['image'], ['logit'],
                        {'image': {0: 'n', 2: 'h', 3: 'w'}, 'logit': {0: 'n'}})
@@ -86,8 +94,7 @@ def main():
     if args.random_weights:
         net = randomize(NPRNet(), args.seed)
     else:
-        net = NPRNet().eval()
-        load_strict(net, load_state_dict(args.checkpoint[0]), f'NPR {args.checkpoint[0]}')
+        net = load_official(args.checkpoint[0])
     path = args.out / f'{args.id}.onnx'
     log(f'exporting to {path}')
     sha = export(net, path)

@@ -1,0 +1,63 @@
+import sharp from 'sharp';
+import { exifSegment, exifTiff, iTXt, jpegSegment, tEXt, xmpPacket } from '../provenance/craft.js';
+
+/** A valid file the mutators start from. */
+export interface SeedImage {
+  name: string;
+  bytes: Buffer;
+}
+
+const noise = (width: number, height: number, channels: 3 | 4 = 3) =>
+  sharp({
+    create: { width, height, channels, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 50 } },
+  });
+
+/** Inserts `segments` right after a JPEG's SOI. */
+export function withJpegSegments(jpeg: Buffer, ...segments: Buffer[]): Buffer {
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+}
+
+/** Inserts `chunks` right after a PNG's IHDR. */
+export function withPngChunks(png: Buffer, ...chunks: Buffer[]): Buffer {
+  const ihdrEnd = 8 + 12 + png.readUInt32BE(8);
+  return Buffer.concat([png.subarray(0, ihdrEnd), ...chunks, png.subarray(ihdrEnd)]);
+}
+
+/**
+ * Valid JPEG, PNG, WebP, GIF and AVIF files made with sharp (plus a few with metadata, so the
+ * provenance reader's parsers get exercised), all small: the fuzzer's mutations, not the pixel
+ * count, are what should cost.
+ */
+export async function makeSeedImages(): Promise<SeedImage[]> {
+  const base = noise(64, 48);
+  const alpha = noise(40, 30, 4);
+  const jpeg = await base.clone().jpeg({ quality: 80 }).toBuffer();
+  const png = await base.clone().png().toBuffer();
+  const frame = (colour: string) => sharp({ create: { width: 24, height: 16, channels: 3, background: colour } }).png().toBuffer();
+  const frames = await Promise.all(['#ff0000', '#00ff00', '#0000ff'].map(frame));
+  const seeds: SeedImage[] = [
+    { name: 'jpeg-baseline', bytes: jpeg },
+    { name: 'jpeg-progressive-exif', bytes: await base.clone().jpeg({ quality: 70, progressive: true }).withMetadata({ orientation: 6 }).toBuffer() },
+    {
+      name: 'jpeg-exif-xmp',
+      bytes: withJpegSegments(
+        jpeg,
+        exifSegment(exifTiff({ 0x010f: 'Canon', 0x0110: 'EOS', 0x0131: 'Stable Diffusion' })),
+        jpegSegment(0xe1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(xmpPacket('<rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/>'))])),
+      ),
+    },
+    { name: 'png-rgb', bytes: png },
+    { name: 'png-rgba', bytes: await alpha.clone().png().toBuffer() },
+    { name: 'png-palette', bytes: await base.clone().png({ palette: true, colours: 16 }).toBuffer() },
+    { name: 'png-text', bytes: withPngChunks(png, tEXt('parameters', 'a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Model: sd15'), iTXt('prompt', '{"3":{"class_type":"KSampler","inputs":{}}}', true)) },
+    { name: 'webp-lossy', bytes: await base.clone().webp({ quality: 70 }).toBuffer() },
+    { name: 'webp-lossless-alpha', bytes: await alpha.clone().webp({ lossless: true }).toBuffer() },
+    { name: 'webp-animated', bytes: await sharp(frames, { join: { animated: true } }).webp({ delay: [50, 50, 50] }).toBuffer() },
+    { name: 'gif', bytes: await base.clone().gif().toBuffer() },
+    { name: 'gif-animated', bytes: await sharp(frames, { join: { animated: true } }).gif({ delay: [50, 50, 50] }).toBuffer() },
+    { name: 'avif', bytes: await base.clone().avif({ quality: 50, effort: 0 }).toBuffer() },
+    { name: 'avif-alpha', bytes: await alpha.clone().avif({ quality: 50, effort: 0 }).toBuffer() },
+    { name: 'tiff', bytes: await base.clone().tiff().toBuffer() },
+  ];
+  return seeds;
+}

@@ -29,7 +29,7 @@ export function registerEvalCommand(program: Command): void {
         const labels = new Map<CollectedInput, 0 | 1>([...real.map((i) => [i, 0] as const), ...ai.map((i) => [i, 1] as const)]);
         const inputs = [...real, ...ai];
         const only = opts.models?.split(',').map((s) => s.trim()).filter(Boolean);
-        const backend = await createBackend(config, opts.backend ?? config.env.GENGUARD_BACKEND, only ? { local: { only } } : {});
+        const backend = await createBackend(config, opts.backend ?? config.env.GENGUARD_BACKEND, { local: { warm: true, ...(only ? { only } : {}) } });
         const loader = new ImageLoader({ limits: config.intake });
         const bar = new ProgressBar(inputs.length, process.stderr);
         const outcomes: LabelledOutcome[] = [];

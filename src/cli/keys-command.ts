@@ -52,7 +52,7 @@ export function registerKeysCommand(program: Command, deps: KeysCommandDeps = {}
           return;
         }
         if (all.length === 0) return print('no API keys yet: genguard keys create --name <name>');
-        print(['id'.padEnd(12), 'name'.padEnd(24), 'created'.padEnd(20), 'per-minute', 'status'].join('  '));
+        print(['id'.padEnd(12), 'name'.padEnd(24), 'created'.padEnd(20), 'per-minute'.padEnd(14), 'status'].join('  '));
         for (const k of all) print(row(k, config.api.ratePerMinute));
       });
     });
@@ -62,7 +62,7 @@ function row(k: ApiKeyInfo, defaultRate: number): string {
   const created = new Date(k.createdAt).toISOString().slice(0, 19).replace('T', ' ');
   const status = k.revokedAt === undefined ? 'live' : `revoked ${new Date(k.revokedAt).toISOString().slice(0, 10)}`;
   const rate = k.rateLimitPerMinute === undefined ? `${defaultRate} (default)` : String(k.rateLimitPerMinute);
-  return [k.id.padEnd(12), k.name.padEnd(24), created.padEnd(20), rate.padEnd(10), status].join('  ');
+  return [k.id.padEnd(12), k.name.padEnd(24), created.padEnd(20), rate.padEnd(14), status].join('  ');
 }
 
 async function withStore(fn: (store: ApiKeyStore, config: Config) => Promise<void>): Promise<void> {

@@ -69,7 +69,7 @@ export function registerScanCommand(program: Command): void {
       const { inputs, skipped } = await collectInputs(args);
       if (skipped.length > 0 && !opts.json) console.error(`skipped ${skipped.length} non-image file(s) in directories`);
       const only = opts.models?.split(',').map((s) => s.trim()).filter(Boolean);
-      const backend = await createBackend(config, opts.backend ?? config.env.GENGUARD_BACKEND, only ? { local: { only } } : {});
+      const backend = await createBackend(config, opts.backend ?? config.env.GENGUARD_BACKEND, { local: { warm: true, ...(only ? { only } : {}) } });
       const loader = new ImageLoader({ limits: config.intake });
       let failures = 0;
       try {

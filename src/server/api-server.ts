@@ -44,7 +44,6 @@ interface Exchange {
   requestId: string;
   log: Logger;
   status: number;
-  keyId?: string;
 }
 
 /**
@@ -134,7 +133,7 @@ export class ApiServer {
       this.#metrics.observe(method, route, ex.status, seconds);
       const quiet = method === 'GET' && ex.status < 400;
       ex.log[quiet ? 'debug' : 'info'](
-        { method, route, status: ex.status, ms: Math.round(seconds * 1000), ...(ex.keyId ? { keyId: ex.keyId } : {}) },
+        { method, route, status: ex.status, ms: Math.round(seconds * 1000) },
         'request',
       );
     }
@@ -163,7 +162,6 @@ export class ApiServer {
         message: revoked ? 'this API key was revoked' : 'invalid or missing API key (send X-Api-Key or Authorization: Bearer)',
       });
     }
-    ex.keyId = check.key.id;
     ex.log = ex.log.child({ keyId: check.key.id });
     const waitMs = await this.#o.rateLimiter.take(check.key.id, check.key.rateLimitPerMinute ?? this.#o.defaultRatePerMinute);
     if (waitMs > 0) {

@@ -64,17 +64,28 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
+def _torch_load(path: Path):
+    """Tensors-only unpickling first; OpenAI's CLIP files are TorchScript archives; a few research
+    checkpoints pickle other objects too (argparse options), which needs full unpickling."""
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception:  # noqa: BLE001 (torch raises several types here)
+        pass
+    try:
+        return torch.jit.load(str(path), map_location='cpu')
+    except Exception:  # noqa: BLE001
+        pass
+    log(f'{path}: holds more than tensors; unpickling it fully (only do this with files from the official source)')
+    return torch.load(path, map_location='cpu', weights_only=False)
+
+
 def load_state_dict(path: Path, prefer_keys=('state_dict', 'model')) -> dict[str, torch.Tensor]:
     """Loads a checkpoint as a flat state dict: unwraps {'model': …}/{'state_dict': …}, strips `module.`."""
     path = Path(path)
     if path.suffix == '.safetensors':
         sd = read_safetensors(path)
     else:
-        try:
-            sd = torch.load(path, map_location='cpu')
-        except RuntimeError:
-            # OpenAI's CLIP checkpoints are TorchScript archives.
-            sd = torch.jit.load(str(path), map_location='cpu').state_dict()
+        sd = _torch_load(path)
         if isinstance(sd, torch.jit.ScriptModule):
             sd = sd.state_dict()
     for key in prefer_keys:

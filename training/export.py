@@ -155,6 +155,7 @@ def main():
     ap.add_argument('--cifake-n', type=int, default=1000)
     ap.add_argument('--weight', type=float, default=1.0)
     ap.add_argument('--enabled', default='true')
+    ap.add_argument('--quick', action='store_true', help='skip the dev-eval and CIFAKE reports')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     mid = a.model
@@ -184,7 +185,7 @@ def main():
     print('cal', json.dumps(report['cal']), f'{time.time() - t0:.0f}s', flush=True)
 
     # Dev-eval: reporting only.
-    dev = data.dev()
+    dev = [] if a.quick else data.dev()
     dl = logits_for(model, [d.img for d in dev], spec)
     ds = np.array([score_of(l, post) for l in dl]); dy = np.array([d.label for d in dev])
     rows = [{'set': d.set, 'form': d.form, 'name': d.name, 'label': d.label, 'score': float(s)} for d, s in zip(dev, ds)]
@@ -212,6 +213,8 @@ def main():
 
     # CIFAKE test (subsample; not evidence of real-world accuracy)
     cx, cy = data.cifake('test')
+    if a.quick:
+        a.cifake_n = 2
     rng = np.random.default_rng(0)
     pick = np.concatenate([rng.choice(np.where(cy == c)[0], a.cifake_n // 2, replace=False) for c in (0, 1)])
     cl = logits_for(model, [cx[j] for j in pick], spec)

@@ -45,7 +45,8 @@ export function maskValue(key: string, value: string): string {
   return value;
 }
 
-function render(value: unknown): string {
+/** A parsed value as a variable would spell it (lists comma-separated, maps as k=v). */
+export function renderValue(value: unknown): string {
   if (value === undefined) return '';
   if (Array.isArray(value)) return value.join(',');
   if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}=${String(v)}`).join(',');
@@ -72,7 +73,7 @@ export async function checkConfig(options: CheckOptions): Promise<ConfigReport> 
       delete usable[key];
       report.problems.push(`${key}: ${parsed.error.issues.map((i) => i.message).join('; ')} (got "${maskValue(key, raw ?? '')}")`);
     }
-    report.values.push({ key, source, value: maskValue(key, raw !== undefined && !parsed.success ? raw : render(parsed.success ? parsed.data : undefined)) });
+    report.values.push({ key, source, value: maskValue(key, raw !== undefined && !parsed.success ? raw : renderValue(parsed.success ? parsed.data : undefined)) });
   }
   let config: Config;
   try {

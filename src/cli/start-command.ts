@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config/load-config.js';
 import { GenguardError } from '../errors/genguard-error.js';
 import { ImageLoader } from '../intake/image-loader.js';
+import { MetricsServer } from '../queue/metrics-server.js';
 import { QueueMetrics } from '../queue/queue-metrics.js';
 import { MemoBackendProvider } from '../queue/worker-deps.js';
 import { WorkerRuntime } from '../queue/worker-runtime.js';
@@ -111,6 +112,14 @@ async function startParts(config: Config, parts: Set<Part>, logger: ReturnType<t
     closers.push(() => runtime!.close());
     await runtime.start();
     running.push(`workers (${runtime.roles.join(', ')})`);
+  }
+  if (adapters && !runtime && config.queue.metrics.port > 0) {
+    // Without workers nothing else serves /health and /metrics for this process's healthcheck.
+    const health = adapters;
+    const { port, host } = config.queue.metrics;
+    const server = new MetricsServer({ metrics: new QueueMetrics({ defaultMetrics: true }), port, host, health: () => health.healthy() });
+    logger.info({ port: await server.listen() }, 'health and metrics server listening');
+    closers.push(() => server.close());
   }
   if (parts.has('api') && config.api.port > 0) {
     const worker = runtime;

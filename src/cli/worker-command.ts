@@ -44,7 +44,7 @@ export function registerWorkerCommand(program: Command, deps: WorkerCommandDeps 
     .description('run queue workers: detection lanes, replies and alerts, Prometheus metrics')
     .option('--concurrency <n>', 'detection jobs at once per lane (default: GENGUARD_WORKER_CONCURRENCY or 2)')
     .addOption(
-      new Option('--roles <list>', `queues to serve, comma-separated from ${[...LANES, 'notify'].join(', ')} (default: all; slow only when GENGUARD_SLOW_CONCURRENCY > 0)`),
+      new Option('--roles <list>', `queues to serve, comma-separated from ${[...LANES, 'notify', 'api'].join(', ')} (default: all; slow only when GENGUARD_SLOW_CONCURRENCY > 0, api when GENGUARD_API_CONCURRENCY > 0)`),
     )
     .option('--metrics-port <port>', 'port of /metrics and /healthz, 0 for none (default: GENGUARD_METRICS_PORT or 9464)')
     .action(async (opts: WorkerOptions) => {
@@ -95,7 +95,7 @@ function positiveInt(value: string, flag: string, min: number): number {
 }
 
 function parseRoles(list: string): WorkerRole[] {
-  const known: readonly string[] = [...LANES, 'notify'];
+  const known: readonly string[] = [...LANES, 'notify', 'api'];
   const roles = list.split(',').map((r) => r.trim()).filter(Boolean);
   const unknown = roles.filter((r) => !known.includes(r));
   if (roles.length === 0 || unknown.length > 0) {

@@ -66,7 +66,14 @@ export async function createLocalEnsemble(config: Config, options: CreateLocalEn
     members,
     bands: config.bands,
     decode: (image) => decodeRgb(image, { maxPixels: config.intake.maxPixels }),
-    version: `${manifest.version}:${models.map((m) => `${m.id}@${m.sha256?.slice(0, 12) ?? m.method}`).join(',')}`,
+    version: `${manifest.version}:${models.map((m) => `${m.id}@${fingerprint(m)}`).join(',')}`,
     onClose: () => sessions.close(),
   });
+}
+
+/** What identifies a member's weights in the model-set version (AEROBLADE has one file per autoencoder). */
+function fingerprint(m: ManifestModel): string {
+  if (m.sha256) return m.sha256.slice(0, 12);
+  if (m.files.length > 0) return m.files.map((f) => f.sha256?.slice(0, 12) ?? f.role).join('+');
+  return m.method;
 }

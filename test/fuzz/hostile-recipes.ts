@@ -1,6 +1,6 @@
 import { deflateSync, gzipSync } from 'node:zlib';
 import { jpegSegment, pngChunk, xmpPacket, zTXtRaw } from '../provenance/craft.js';
-import { box, findFourCC } from './containers.js';
+import { box, findFourCC, jpegLengths } from './containers.js';
 import type { Prng } from './prng.js';
 import { withJpegSegments, withPngChunks, type SeedImage } from './seed-images.js';
 
@@ -141,12 +141,16 @@ export const RECIPES: Recipe[] = [
   { name: 'png-100000x100000', make: () => pngFile(100_000, 100_000, Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])) },
   { name: 'png-2^31-wide', make: (r) => pngFile(0x7fffffff, r.pick([1, 0x7fffffff]), Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])) },
   {
-    name: 'jpeg-65535x65535',
+    name: 'jpeg-65500x65500',
     make: (_r, seeds) => {
       const bytes = Buffer.from(seeds.get('jpeg-baseline')!);
-      const sof = bytes.indexOf(Buffer.from([0xff, 0xc0]));
-      bytes.writeUInt16BE(65_535, sof + 5);
-      bytes.writeUInt16BE(65_535, sof + 7);
+      // The SOF0 segment's length field is 2 bytes after its marker; height and width follow the precision byte.
+      const sof = jpegLengths(bytes).find((f) => f.label === 'jpeg:c0');
+      if (sof) {
+        // 65 500 is libjpeg's largest dimension: anything above fails as corrupt, not as too many pixels.
+        bytes.writeUInt16BE(65_500, sof.at + 3);
+        bytes.writeUInt16BE(65_500, sof.at + 5);
+      }
       return bytes;
     },
   },
@@ -247,8 +251,11 @@ export const RECIPES: Recipe[] = [
   {
     name: 'png-text-flood',
     make: (r, seeds) => {
-      const text = pngChunk('tEXt', Buffer.concat([Buffer.from('Comment\0', 'latin1'), Buffer.alloc(1_000 + r.int(60_000), 0x41)]));
-      return withPngChunks(seeds.get('png-rgb')!, ...Array.from({ length: 50 + r.int(4_000) }, () => text));
+      const size = 1_000 + r.int(60_000);
+      const text = pngChunk('tEXt', Buffer.concat([Buffer.from('Comment\0', 'latin1'), Buffer.alloc(size, 0x41)]));
+      // Up to about 11 MB: some just over the byte cap, most under it with thousands of chunks.
+      const count = Math.min(50 + r.int(4_000), Math.floor(11_000_000 / size));
+      return withPngChunks(seeds.get('png-rgb')!, ...Array.from({ length: count }, () => text));
     },
   },
   // --- C2PA / JUMBF ---

@@ -1,4 +1,5 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
+import { Prng } from './prng.js';
 import { exifSegment, exifTiff, iTXt, jpegSegment, tEXt, xmpPacket } from '../provenance/craft.js';
 
 /** A valid file the mutators start from. */
@@ -7,10 +8,16 @@ export interface SeedImage {
   bytes: Buffer;
 }
 
-const noise = (width: number, height: number, channels: 3 | 4 = 3) =>
-  sharp({
-    create: { width, height, channels, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 50 } },
-  });
+/** Seeded noise with some structure (sharp's own noise is not seeded, and the corpus must reproduce). */
+function noise(width: number, height: number, channels: 3 | 4 = 3): Sharp {
+  const random = new Prng(width * 7919 + height * 31 + channels);
+  const data = Buffer.alloc(width * height * channels);
+  for (let i = 0; i < data.length; i++) {
+    const x = Math.floor(i / channels) % width;
+    data[i] = (x * 5 + random.int(96)) & 0xff;
+  }
+  return sharp(data, { raw: { width, height, channels } });
+}
 
 /** Inserts `segments` right after a JPEG's SOI. */
 export function withJpegSegments(jpeg: Buffer, ...segments: Buffer[]): Buffer {

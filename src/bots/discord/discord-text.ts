@@ -12,7 +12,7 @@ const ZWSP = '\u200b';
 /** Escapes markdown, masked links, headings/lists and mention syntax; one line, at most `max` characters. */
 export function escapeText(text: string, max = 200): string {
   const oneLine = text.replace(/[\r\n\t]+/g, ' ').trim();
-  const short = oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+  const short = oneLine.length > max ? `${cutBefore(oneLine, max - 1)}…` : oneLine;
   return escapeMarkdown(short, {
     heading: true,
     bulletedList: true,
@@ -28,7 +28,7 @@ export function escapeText(text: string, max = 200): string {
 
 /** A URL shown as text, in inline code: nothing inside is interpreted (no link preview, no markdown). */
 export function escapeUrl(url: string, max = 120): string {
-  const short = url.length > max ? `${url.slice(0, max - 1)}…` : url;
+  const short = url.length > max ? `${cutBefore(url, max - 1)}…` : url;
   // Inline code cannot contain a backtick; nothing else inside code is interpreted.
   return `\`${short.replace(/`/g, 'ˋ').replace(/[\r\n]+/g, ' ')}\``;
 }
@@ -44,5 +44,14 @@ export const NO_MENTIONS = { parse: [] as never[], replied_user: false } as cons
 
 /** Cuts to Discord's field limits without breaking the last character. */
 export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return text.length > max ? `${cutBefore(text, max - 1)}…` : text;
+}
+
+/**
+ * The first `end` UTF-16 units, one fewer when that would split a surrogate pair: a lone
+ * surrogate (half an emoji) makes Discord refuse the whole message.
+ */
+function cutBefore(text: string, end: number): string {
+  const last = text.charCodeAt(end - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? end - 1 : end);
 }

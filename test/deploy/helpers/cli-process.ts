@@ -34,7 +34,7 @@ export class CliProcess {
     };
     this.child.stdout!.on('data', collect);
     this.child.stderr!.on('data', collect);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve(code)));
   }
 
   /** Parsed JSON log lines (pino); other lines are skipped. */

@@ -37,7 +37,7 @@ def parser(doc: str, default_id: str) -> argparse.ArgumentParser:
 
 def file_field(path: Path, args) -> str:
     """How the entry names the file: relative to the manifest it goes into (or models/)."""
-    if args.random_weights:
+    if args.random_weights and not args.write_manifest:
         return path.name
     return relative_to_manifest(path, args.write_manifest)
 

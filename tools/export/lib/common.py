@@ -9,6 +9,7 @@ import json
 import os
 import struct
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -185,7 +186,10 @@ def export_onnx(module, args, path: Path, input_names, output_names, dynamic_axe
     path.parent.mkdir(parents=True, exist_ok=True)
     import onnx  # noqa: WPS433 (only needed when exporting)
 
-    with torch.no_grad():
+    # torch.onnx's shape-inference chatter ("prim::Constant type is missing", instance_norm's
+    # train flag) says nothing about the result; the parity tests do.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
         torch.onnx.export(
             module, args, str(path), input_names=input_names, output_names=output_names,
             dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=fold,
@@ -205,12 +209,12 @@ def manifest_entry(**fields) -> dict:
 def write_manifest(path: Path, entry: dict) -> None:
     """Merges one entry into a manifest (replacing an entry with the same id), creating it if needed."""
     path = Path(path)
-    manifest = json.loads(path.read_text()) if path.exists() else {'version': 'byo', 'models': []}
+    manifest = json.loads(path.read_text(encoding='utf-8')) if path.exists() else {'version': 'byo', 'models': []}
     models = [m for m in manifest.get('models', []) if m.get('id') != entry['id']]
     models.append(entry)
     manifest['models'] = models
     tmp = path.with_suffix(path.suffix + '.tmp')
-    tmp.write_text(json.dumps(manifest, indent=2) + '\n')
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + '\n', encoding='utf-8')
     os.replace(tmp, path)
 
 
@@ -226,7 +230,7 @@ def emit_entry(entry: dict, write_manifest_path) -> None:
     if write_manifest_path:
         write_manifest(Path(write_manifest_path), entry)
         log(f'merged "{entry["id"]}" into {write_manifest_path}')
-    print(json.dumps(entry, indent=2))
+    print(json.dumps(entry, indent=2, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------- official preprocessing (reference side)

@@ -1,0 +1,241 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Queue, QueueEvents } from 'bullmq';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGenguardError } from '../../src/errors/genguard-error.js';
+import { QUEUE_NAMES } from '../../src/queue/queue-layout.js';
+import { ScanProducer } from '../../src/queue/scan-producer.js';
+import { Prng } from '../fuzz/prng.js';
+import { ImageServer, scanInput, uniquePrefix, waitFor } from '../queue/helpers/fakes.js';
+import { deletePrefix, TestRedis } from '../queue/helpers/redis-server.js';
+
+/**
+ * Fault injection on a real Redis: 200 scans through three worker processes (detect + notify)
+ * that are SIGKILLed at seeded random moments and replaced, with one Redis restart in the
+ * middle. The notifier posts to a sink standing in for the platform, which records every call.
+ * Every scan must end with its job completed or failed with a reason, and exactly one reply
+ * (plus one alert when the score calls for it) delivered per scan. Repeated calls for the same
+ * step carry the same idempotency key (Discord's enforce_nonce drops them); they are counted.
+ *
+ * GENGUARD_FAULT_JOBS (default 200) and GENGUARD_FAULT_SEED change the run.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const JOBS = Number(process.env['GENGUARD_FAULT_JOBS'] ?? 200);
+const SEED = Number(process.env['GENGUARD_FAULT_SEED'] ?? 0xfa017);
+const WORKERS = 3;
+
+interface Post {
+  scanId: string;
+  step: 'reply' | 'alert';
+  kind: 'result' | 'error';
+  key: string;
+  pid: number;
+  attempt: number;
+}
+
+const redis = new TestRedis({ persistent: true });
+const images = new ImageServer();
+const posts: Post[] = [];
+let sink: Server;
+let sinkUrl = '';
+
+beforeAll(async () => {
+  await Promise.all([redis.start(), images.start()]);
+  sink = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      posts.push(JSON.parse(body) as Post);
+      // A platform round trip: the window in which a kill leaves a post unrecorded in the ledger.
+      setTimeout(() => res.writeHead(204).end(), Math.floor(Math.random() * 150));
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  sink?.closeAllConnections();
+  await new Promise<void>((resolve) => sink?.close(() => resolve()));
+  await Promise.all([redis.destroy(), images.close()]);
+});
+
+function spawnWorker(prefix: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/hardening/fault-worker.ts'], {
+    cwd: root,
+    env: { ...process.env, REDIS_URL: redis.url, PREFIX: prefix, SINK_URL: sinkUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+/** A tiny PNG unique to `n` (distinct bytes: the in-flight dedupe must not merge two scans). */
+function pngFor(n: number): Promise<Buffer> {
+  const data = Buffer.alloc(16 * 16 * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + n * 97 + ((n * i) >> 3)) & 0xff;
+  return sharp(data, { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
+}
+
+function behaviourOf(n: number): { kind: 'ok' | 'fail' | 'flaky'; score: number } {
+  const kind = n % 10 === 3 ? 'fail' : n % 10 === 7 ? 'flaky' : 'ok';
+  return { kind, score: n % 3 === 0 ? 91 : 23 };
+}
+
+describe('kill -9 workers and restart Redis during 200 scans', () => {
+  it('every scan ends completed or failed with a reason; one reply (and alert) per scan', { timeout: 120_000 }, async () => {
+    const random = new Prng(SEED);
+    const prefix = uniquePrefix('faults');
+    const producer = new ScanProducer({
+      redisUrl: redis.url,
+      prefix,
+      defaultBackend: 'local',
+      addTimeoutMs: 1_000,
+      attempts: 3,
+      backoffMs: 200,
+      retention: { keepCompletedSeconds: 3_600, keepFailedSeconds: 3_600 },
+    });
+    const connection = { url: redis.url };
+    const detectQueue = new Queue(QUEUE_NAMES.detect, { connection, prefix });
+    const notifyQueue = new Queue(QUEUE_NAMES.notify, { connection, prefix });
+    const events = [new QueueEvents(QUEUE_NAMES.detect, { connection, prefix }), new QueueEvents(QUEUE_NAMES.notify, { connection, prefix })];
+    const stalled = { detect: 0, notify: 0 };
+    events[0]!.on('stalled', () => stalled.detect++);
+    events[1]!.on('stalled', () => stalled.notify++);
+    for (const e of events) e.on('error', () => {});
+    await Promise.all(events.map((e) => e.waitUntilReady()));
+
+    const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => spawnWorker(prefix));
+    const killed = new Set<number>();
+    let kills = 0;
+    let restarts = 0;
+    const ids: string[] = [];
+    const expected = new Map<string, { kind: 'ok' | 'fail' | 'flaky'; score: number }>();
+
+    const enqueue = async (n: number) => {
+      const id = `fault-${n}`;
+      const behaviour = behaviourOf(n);
+      expected.set(id, behaviour);
+      ids.push(id);
+      const url = images.add(`/img/${n}-${behaviour.kind}-${behaviour.score}.png`, await pngFor(n));
+      // The documented offline policy: enqueue fails fast while Redis is down, the caller tries again.
+      await waitFor(() => producer.enqueue(scanInput(id, url)).catch((e: unknown) => (isGenguardError(e) && e.code === 'queue_unavailable' ? undefined : Promise.reject(e))), 30_000, `enqueue ${id}`);
+    };
+    const replied = () => new Set(posts.filter((p) => p.step === 'reply').map((p) => p.scanId)).size;
+
+    try {
+      let next = 0;
+      const chaos = (async () => {
+        // Seeded chaos: every 0.4–1.2 s one worker dies (SIGKILL) and a fresh one starts.
+        while (replied() < JOBS) {
+          await sleep(400 + random.int(800));
+          if (replied() >= JOBS) break;
+          const victim = random.int(workers.length);
+          const child = workers[victim]!;
+          if (child.pid !== undefined) killed.add(child.pid);
+          child.kill('SIGKILL');
+          kills++;
+          workers[victim] = spawnWorker(prefix);
+          if (restarts === 0 && replied() >= JOBS / 3) {
+            await redis.stop();
+            await sleep(300 + random.int(1_000));
+            await redis.start();
+            restarts++;
+          }
+        }
+      })();
+      // Four bursts, so jobs arrive while workers die and while Redis is away.
+      for (let burst = 0; burst < 4; burst++) {
+        const end = Math.min(JOBS, Math.round(((burst + 1) * JOBS) / 4));
+        for (; next < end; next++) await enqueue(next);
+        await sleep(1_500);
+      }
+      await waitFor(() => replied() >= JOBS, 90_000, `replies for all ${JOBS} scans (have ${replied()})`);
+      await chaos;
+      // Let in-flight alerts land, then look at the final state of every job.
+      await waitFor(async () => (await notifyQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')) && Object.values(await notifyQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).every((n) => n === 0), 30_000, 'notify queue drained');
+
+      const detectStates = new Map<string, string>();
+      const failedReasons: Record<string, number> = {};
+      for (const id of ids) {
+        const job = await detectQueue.getJob(id);
+        const state = await detectQueue.getJobState(id);
+        detectStates.set(id, state);
+        if (state === 'failed') {
+          const reason = (job?.failedReason ?? '').replace(/fault-\d+/, 'ID');
+          failedReasons[reason] = (failedReasons[reason] ?? 0) + 1;
+        }
+      }
+
+      const byScanStep = new Map<string, Post[]>();
+      for (const p of posts) {
+        const k = `${p.scanId}|${p.step}`;
+        byScanStep.set(k, [...(byScanStep.get(k) ?? []), p]);
+      }
+      const lost: string[] = [];
+      const wrongAlerts: string[] = [];
+      const duplicateCalls: string[] = [];
+      const keyMismatch: string[] = [];
+      for (const id of ids) {
+        const replies = byScanStep.get(`${id}|reply`) ?? [];
+        const alerts = byScanStep.get(`${id}|alert`) ?? [];
+        if (replies.length === 0) lost.push(id);
+        const replyKind = replies[0]?.kind;
+        const wantAlert = replyKind === 'result' && expected.get(id)!.score >= 70;
+        if ((alerts.length > 0) !== wantAlert) wrongAlerts.push(`${id} (${replyKind}, score ${expected.get(id)!.score}, ${alerts.length} alerts)`);
+        for (const list of [replies, alerts]) {
+          if (list.length > 1) duplicateCalls.push(`${id}:${list[0]!.step} ×${list.length} (first by ${killed.has(list[0]!.pid) ? 'a killed' : 'a live'} worker)`);
+          if (new Set(list.map((p) => p.key)).size > 1) keyMismatch.push(`${id}:${list[0]!.step}`);
+        }
+        if (expected.get(id)!.kind === 'fail' && replyKind !== 'error') wrongAlerts.push(`${id}: a permanent failure answered with ${replyKind}`);
+      }
+      const notifyFailed: Record<string, number> = {};
+      for (const job of await notifyQueue.getFailed(0, -1)) {
+        const reason = (job.failedReason ?? '').replace(/fault-\d+/, 'ID');
+        notifyFailed[reason] = (notifyFailed[reason] ?? 0) + 1;
+      }
+      const states: Record<string, number> = {};
+      for (const s of detectStates.values()) states[s] = (states[s] ?? 0) + 1;
+      const summary = {
+        jobs: JOBS,
+        kills,
+        redisRestarts: restarts,
+        stalled,
+        detectStates: states,
+        failedReasons,
+        notifyFailed,
+        replies: [...byScanStep.keys()].filter((k) => k.endsWith('|reply')).length,
+        alerts: [...byScanStep.keys()].filter((k) => k.endsWith('|alert')).length,
+        platformCalls: posts.length,
+        duplicateCalls,
+      };
+      console.log(`[faults] ${JSON.stringify(summary)}`);
+
+      expect(lost, 'scans without a reply').toEqual([]);
+      expect(wrongAlerts).toEqual([]);
+      // Repeats (a worker killed between posting and recording it) reuse the step's idempotency key.
+      expect(keyMismatch).toEqual([]);
+      expect(posts.every((p) => expected.has(p.scanId))).toBe(true);
+      for (const [id, state] of detectStates) expect(['completed', 'failed'], id).toContain(state);
+      expect(Object.keys(failedReasons).every((r) => r.length > 0)).toBe(true);
+      expect(await detectQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).toEqual({ active: 0, waiting: 0, delayed: 0, prioritized: 0 });
+      expect(kills).toBeGreaterThan(3);
+      expect(restarts).toBe(1);
+    } finally {
+      for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+      await Promise.all(events.map((e) => e.close()));
+      await detectQueue.close();
+      await notifyQueue.close();
+      await producer.close();
+      const client = redis.client();
+      await deletePrefix(client, prefix).catch(() => 0);
+      client.disconnect();
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config/load-config.js';
 import { GenguardError } from '../errors/genguard-error.js';
 import { ImageLoader } from '../intake/image-loader.js';
@@ -71,7 +72,7 @@ export function registerStartCommand(program: Command, deps: StartCommandDeps = 
     });
 }
 
-async function startParts(config: Config, parts: Set<Part>, logger: ReturnType<typeof createLogger>, closers: Array<() => Promise<unknown>>): Promise<string[]> {
+async function startParts(config: Config, parts: Set<Part>, logger: Logger, closers: Array<() => Promise<unknown>>): Promise<string[]> {
   const running: string[] = [];
   let adapters: Adapters | undefined;
   if (parts.has('adapters')) {

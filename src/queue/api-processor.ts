@@ -1,12 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { DetectionBackend } from '../detector/backend.js';
 import type { DetectionResult } from '../detector/result.js';
-import { GenguardError, isGenguardError } from '../errors/genguard-error.js';
-import type { ImageInput } from '../intake/image-input.js';
+import { GenguardError } from '../errors/genguard-error.js';
 import type { ApiJob, ApiJobResult } from './api-job.js';
 import type { InflightDedupe } from './inflight-dedupe.js';
-import { perceptualHash, type PerceptualHash } from './perceptual-hash.js';
+import type { PerceptualHash } from './perceptual-hash.js';
+import { detectWithDeadline, tryPerceptualHash } from './run-detection.js';
 import { versionTag, type RedisKeys } from './queue-layout.js';
 import type { QueueMetrics } from './queue-metrics.js';
 import type { ResultCache } from './result-cache.js';
@@ -68,7 +67,7 @@ export class ApiProcessor {
         metrics?.cacheLookups.inc({ outcome: 'exact' });
         return { ...base, result: exact.result, cache: 'exact' };
       }
-      hash = await this.#hash(image);
+      hash = await tryPerceptualHash(image, this.#o.maxPixels, this.#o.logger);
       const near = hash ? await cache.findSimilar(tag, hash) : null;
       if (near) {
         metrics?.cacheLookups.inc({ outcome: 'perceptual' });
@@ -80,7 +79,7 @@ export class ApiProcessor {
     const { value, shared } = await dedupe.run<Computed>(
       { lock: keys.inflightLock(tag, image.sha256), outcome: keys.inflightOutcome(tag, image.sha256) },
       async () => {
-        const result = await this.#detect(backend, image, timeoutMs, signal);
+        const result = await detectWithDeadline(backend, image, { timeoutMs, timeoutRetryable: false, signal, metrics: this.#o.metrics });
         const computed = { result, computedAt: this.#now() };
         await cache?.put(tag, { ...computed, backend: backend.id, sha256: image.sha256 }, hash);
         return computed;
@@ -89,43 +88,5 @@ export class ApiProcessor {
     );
     metrics?.cacheLookups.inc({ outcome: shared ? 'inflight' : cache ? 'miss' : 'off' });
     return { ...base, result: value.result, cache: shared ? 'inflight' : null };
-  }
-
-  async #hash(image: ImageInput): Promise<PerceptualHash | undefined> {
-    try {
-      return await perceptualHash(image.bytes, this.#o.maxPixels === undefined ? {} : { maxPixels: this.#o.maxPixels });
-    } catch (error) {
-      this.#o.logger.debug({ err: error, sha256: image.sha256 }, 'perceptual hash failed');
-      return undefined;
-    }
-  }
-
-  async #detect(backend: DetectionBackend, image: ImageInput, timeoutMs: number, signal: AbortSignal): Promise<DetectionResult> {
-    const { metrics } = this.#o;
-    const controller = new AbortController();
-    const abort = () => controller.abort(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // Nobody waits past the deadline: a timeout here is final, never retried.
-        const error = new GenguardError('timeout', `${backend.id} backend took longer than ${timeoutMs} ms`, { retryable: false });
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-    });
-    try {
-      const result = await Promise.race([backend.detect(image, { signal: controller.signal }), timedOut]);
-      metrics?.observeDetection(backend.id, result);
-      return result;
-    } catch (error) {
-      if (isGenguardError(error) && (backend.id === 'bitmind' || backend.id === 'bijou')) {
-        metrics?.remoteErrors.inc({ backend: backend.id, code: error.code });
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', abort);
-    }
   }
 }

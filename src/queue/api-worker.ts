@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GenguardError, toGenguardError } from '../errors/genguard-error.js';
-import { API_QUEUE_NAME, parseApiJob, type ApiJobResult } from './api-job.js';
+import { API_QUEUE_NAME, parseApiJob, type ApiJob, type ApiJobResult } from './api-job.js';
 import type { ApiProcessor } from './api-processor.js';
 import type { QueueMetrics } from './queue-metrics.js';
 
@@ -52,7 +52,7 @@ export class ApiWorker {
 
   async #run(job: Job<unknown, ApiJobResult>, signal: AbortSignal | undefined): Promise<ApiJobResult> {
     const log = this.#o.logger.child({ jobId: job.id, queue: API_QUEUE_NAME });
-    let request;
+    let request: ApiJob;
     try {
       request = parseApiJob(job.data);
     } catch (error) {

@@ -2,12 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './queue-layout.js';
 
-export type ClaimResult = { state: 'claimed'; token: string } | { state: 'done' } | { state: 'busy' };
+/** `busy` carries how long the other attempt's claim still runs (it lapses then if that attempt died). */
+export type ClaimResult = { state: 'claimed'; token: string } | { state: 'done' } | { state: 'busy'; remainingMs: number };
 
 const CLAIM = `
 local v = redis.call('GET', KEYS[1])
 if v == 'done' then return 'done' end
-if v then return 'busy' end
+if v then return 'busy:' .. redis.call('PTTL', KEYS[1]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 'claimed'`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -42,7 +43,9 @@ export class NotifyLedger {
     const token = randomUUID();
     const state = (await this.#o.redis.eval(CLAIM, 1, this.#key(scanId, step), token, this.#o.claimTtlMs)) as string;
     if (state === 'claimed') return { state, token };
-    return state === 'done' ? { state: 'done' } : { state: 'busy' };
+    if (state === 'done') return { state: 'done' };
+    const remainingMs = Number(state.slice('busy:'.length));
+    return { state: 'busy', remainingMs: Number.isFinite(remainingMs) && remainingMs > 0 ? remainingMs : this.#o.claimTtlMs };
   }
 
   async markDone(scanId: string, step: string): Promise<void> {

@@ -97,8 +97,12 @@ export class NotifyWorker {
       return false;
     }
     if (claim.state === 'busy') {
+      // Usually a worker that died mid-post (SIGKILL, OOM): its claim lapses after claimTtlMs. Retrying
+      // sooner would spend every attempt while the claim still stands, and the step (and the alert
+      // after a reply) would be lost; so the retry waits for the claim to run out.
       throw new GenguardError('platform_error', `${step} for ${scanId} is being posted by another attempt`, {
         retryable: true,
+        retryAfterSeconds: Math.ceil(claim.remainingMs / 1000),
       });
     }
     // Give up before the claim lapses, so two attempts never post at the same time.

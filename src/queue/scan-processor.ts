@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
-import type { DetectionBackend } from '../detector/backend.js';
 import type { DetectionResult } from '../detector/result.js';
-import { GenguardError, isGenguardError } from '../errors/genguard-error.js';
-import type { ImageInput } from '../intake/image-input.js';
+import { GenguardError } from '../errors/genguard-error.js';
 import type { InflightDedupe } from './inflight-dedupe.js';
 import type { CacheHit } from './notifier.js';
-import { perceptualHash, type PerceptualHash } from './perceptual-hash.js';
+import type { PerceptualHash } from './perceptual-hash.js';
+import { detectWithDeadline, tryPerceptualHash } from './run-detection.js';
 import { versionTag, type Lane, type RedisKeys } from './queue-layout.js';
 import type { QueueMetrics } from './queue-metrics.js';
 import type { ResultCache } from './result-cache.js';
@@ -41,7 +40,6 @@ export interface ScanOutcome {
   finishedAt: number;
 }
 
-const REMOTE: ReadonlySet<string> = new Set(['bitmind', 'bijou']);
 
 interface Computed {
   result: DetectionResult;
@@ -61,7 +59,7 @@ export class ScanProcessor {
   }
 
   async process(scan: ScanJob, signal: AbortSignal): Promise<ScanOutcome> {
-    const { backends, loader, credentials, cache, dedupe, keys, metrics, lane } = this.#o;
+    const { backends, loader, cache, dedupe, keys, metrics, lane } = this.#o;
     const { backend, modelSetVersion } = await backends.get(lane, scan.backend);
     const headers = scan.media.auth ? await this.#headers(scan) : undefined;
     const image = await loader.load(scan.media.url, { ...(headers ? { headers } : {}), signal });
@@ -75,7 +73,7 @@ export class ScanProcessor {
         metrics?.cacheLookups.inc({ outcome: 'exact' });
         return { ...base, result: exact.result, cache: { kind: 'exact', computedAt: exact.computedAt }, image: { sha256: image.sha256 }, finishedAt: Date.now() };
       }
-      hash = await this.#hash(image);
+      hash = await tryPerceptualHash(image, this.#o.maxPixels, this.#o.logger);
       const near = hash ? await cache.findSimilar(tag, hash) : null;
       if (near) {
         metrics?.cacheLookups.inc({ outcome: 'perceptual' });
@@ -95,7 +93,7 @@ export class ScanProcessor {
     const { value, shared } = await dedupe.run<Computed>(
       dedupeKeys,
       async () => {
-        const result = await this.#detect(backend, image, signal);
+        const result = await detectWithDeadline(backend, image, { timeoutMs: this.#o.timeoutMs, timeoutRetryable: this.#o.timeoutRetryable, signal, metrics: this.#o.metrics });
         const computed = { result, computedAt: Date.now() };
         await cache?.put(tag, { ...computed, backend: backend.id, sha256: image.sha256 }, hash);
         return computed;
@@ -118,43 +116,5 @@ export class ScanProcessor {
       throw new GenguardError('config_invalid', `no credentials resolver for "${auth.kind}" media on this worker`);
     }
     return this.#o.credentials(auth, scan);
-  }
-
-  /** A hashing failure only costs the perceptual lookup, never the scan. */
-  async #hash(image: ImageInput): Promise<PerceptualHash | undefined> {
-    try {
-      return await perceptualHash(image.bytes, this.#o.maxPixels === undefined ? {} : { maxPixels: this.#o.maxPixels });
-    } catch (error) {
-      this.#o.logger.debug({ err: error, sha256: image.sha256 }, 'perceptual hash failed');
-      return undefined;
-    }
-  }
-
-  async #detect(backend: DetectionBackend, image: ImageInput, signal: AbortSignal): Promise<DetectionResult> {
-    const { timeoutMs, timeoutRetryable, metrics } = this.#o;
-    const controller = new AbortController();
-    const abort = () => controller.abort(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new GenguardError('timeout', `${backend.id} backend took longer than ${timeoutMs} ms`, {
-          retryable: timeoutRetryable,
-        });
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-    });
-    try {
-      const result = await Promise.race([backend.detect(image, { signal: controller.signal }), timedOut]);
-      metrics?.observeDetection(backend.id, result);
-      return result;
-    } catch (error) {
-      if (isGenguardError(error) && REMOTE.has(backend.id)) metrics?.remoteErrors.inc({ backend: backend.id, code: error.code });
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', abort);
-    }
   }
 }

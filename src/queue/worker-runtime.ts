@@ -156,7 +156,9 @@ export class WorkerRuntime {
         prefix: q.prefix,
         concurrency: q.concurrency.notify,
         notifiers: this.#o.notifiers ?? {},
-        ledger: new NotifyLedger({ redis: this.redis, keys }),
+        // A claim outlives the job lock, so a live but slow poster keeps it while its job is retried
+        // elsewhere; 2 × lock is the 60 s default with production settings, seconds in tests.
+        ledger: new NotifyLedger({ redis: this.redis, keys, claimTtlMs: Math.max(2 * q.lockMs, 5_000) }),
         backoffMs: notifyBackoffMs,
         metrics: this.metrics,
         logger: this.#logger,

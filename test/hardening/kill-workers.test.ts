@@ -65,14 +65,23 @@ afterAll(async () => {
   await Promise.all([redis.destroy(), images.close()]);
 });
 
+/** Worker processes that printed "ready" (only those are worth killing: a kill during start-up tests nothing). */
+const ready = new WeakSet<ChildProcess>();
+/** Workers that exited without being killed by the test: each is a defect (with its stderr). */
+const crashed: string[] = [];
+
 function spawnWorker(prefix: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/hardening/fault-worker.ts'], {
     cwd: root,
     env: { ...process.env, REDIS_URL: redis.url, PREFIX: prefix, SINK_URL: sinkUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.resume();
-  child.stderr?.resume();
+  child.stdout?.on('data', (c: Buffer) => c.toString().includes('ready') && ready.add(child));
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2_000)));
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGKILL') crashed.push(`pid ${child.pid} exited ${code ?? signal}: ${stderr}`);
+  });
   return child;
 }
 
@@ -108,7 +117,8 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
     const stalled = { detect: 0, notify: 0 };
     events[0]!.on('stalled', () => stalled.detect++);
     events[1]!.on('stalled', () => stalled.notify++);
-    for (const e of events) e.on('error', () => {});
+    // Connection errors while Redis is down are expected; the clients reconnect.
+    for (const e of [...events, detectQueue, notifyQueue]) e.on('error', () => {});
     await Promise.all(events.map((e) => e.waitUntilReady()));
 
     const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => spawnWorker(prefix));
@@ -132,11 +142,14 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
     try {
       let next = 0;
       const chaos = (async () => {
-        // Seeded chaos: every 0.4–1.2 s one worker dies (SIGKILL) and a fresh one starts.
+        // Seeded chaos: every 0.4–1.2 s a running worker dies (SIGKILL) and a fresh one starts.
         while (replied() < JOBS) {
           await sleep(400 + random.int(800));
           if (replied() >= JOBS) break;
-          const victim = random.int(workers.length);
+          const running = workers.map((w, i) => [w, i] as const).filter(([w]) => ready.has(w));
+          // Keep one running: with all three starting up nothing would move (the next kill waits).
+          if (running.length < 2) continue;
+          const victim = running[random.int(running.length)]![1];
           const child = workers[victim]!;
           if (child.pid !== undefined) killed.add(child.pid);
           child.kill('SIGKILL');
@@ -156,7 +169,10 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
         for (; next < end; next++) await enqueue(next);
         await sleep(1_500);
       }
-      await waitFor(() => replied() >= JOBS, 90_000, `replies for all ${JOBS} scans (have ${replied()})`);
+      await waitFor(() => replied() >= JOBS, 90_000, 'replies for all scans').catch(async (error: unknown) => {
+        const counts = { detect: await detectQueue.getJobCounts(), notify: await notifyQueue.getJobCounts() };
+        throw new Error(`${String(error)}: ${replied()} of ${JOBS} replied, ${kills} kills, ${restarts} restarts, queues ${JSON.stringify(counts)}, crashed workers: ${crashed.join(' | ')}`);
+      });
       await chaos;
       // Let in-flight alerts land, then look at the final state of every job.
       await waitFor(async () => (await notifyQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')) && Object.values(await notifyQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).every((n) => n === 0), 30_000, 'notify queue drained');
@@ -217,6 +233,7 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
       };
       console.log(`[faults] ${JSON.stringify(summary)}`);
 
+      expect(crashed, 'workers that died on their own').toEqual([]);
       expect(lost, 'scans without a reply').toEqual([]);
       expect(wrongAlerts).toEqual([]);
       // Repeats (a worker killed between posting and recording it) reuse the step's idempotency key.

@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { createServer } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { IntakeLimits } from '../../src/config/load-config.js';
 import type { LookupFunction } from '../../src/intake/guarded-lookup.js';
 import { ImageLoader } from '../../src/intake/image-loader.js';

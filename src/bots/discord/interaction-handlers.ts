@@ -1,7 +1,6 @@
 import {
   MessageFlags,
   PermissionFlagsBits,
-  type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
   type MessageContextMenuCommandInteraction,

@@ -48,18 +48,7 @@ export class OnnxSessions {
   }
 
   async run(model: LoadedModel, data: Float32Array, dims: readonly number[]): Promise<Float32Array> {
-    let output: ort.InferenceSession.ReturnType;
-    try {
-      const tensor = new ort.Tensor('float32', data, dims);
-      output = await model.session.run({ [model.inputName]: tensor });
-    } catch (cause) {
-      throw new GenguardError('inference_failed', `inference failed for ${model.file}: ${messageOf(cause)}`, { cause });
-    }
-    const out = output[model.outputName];
-    if (!out || out.type !== 'float32') {
-      throw new GenguardError('inference_failed', `model ${model.file} produced no float32 output "${model.outputName}"`);
-    }
-    return out.data as Float32Array;
+    return this.runFeeds(model, { [model.inputName]: { data, dims } });
   }
 
   /** Like `run`, for models with several inputs (AEROBLADE: image and noise), given by name. */

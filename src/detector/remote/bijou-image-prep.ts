@@ -8,7 +8,6 @@ import type { ImageInput } from '../../intake/image-input.js';
  * the client aims under the smaller of the two.
  */
 export const BIJOU_MAX_IMAGE_BYTES = 10_000_000;
-const BIJOU_FORMATS = new Set<ImageInput['format']>(['jpeg', 'png', 'webp']);
 const MAX_DOWNSCALES = 6;
 
 export interface PreparedImage {

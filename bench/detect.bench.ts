@@ -54,7 +54,11 @@ export async function run(args: string[]): Promise<void> {
     rows.push(await measure(`${label} decode`, () => decodeRgb(image, { maxPixels: config.intake.maxPixels }), { runs }));
     for (const [id, member] of single) {
       // Per-model time includes its own decode (members share one decode inside the ensemble).
-      rows.push(await measure(`${label} ${id} (incl. decode)`, () => member.detect(image), { runs }));
+      // A member that abstains on a synthetic image (provenance: no metadata) is still timed.
+      const timed = () => member.detect(image).catch((e: unknown) => {
+        if ((e as { code?: string }).code !== 'no_model_succeeded') throw e;
+      });
+      rows.push(await measure(`${label} ${id} (incl. decode)`, timed, { runs }));
     }
     rows.push(await measure(`${label} whole ensemble (intake + decode + all models)`, async () => ensemble.detect(await loader.fromBytes(jpeg, label)), { runs }));
   }

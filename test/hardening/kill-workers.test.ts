@@ -171,7 +171,14 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
       }
       await waitFor(() => replied() >= JOBS, 90_000, 'replies for all scans').catch(async (error: unknown) => {
         const counts = { detect: await detectQueue.getJobCounts(), notify: await notifyQueue.getJobCounts() };
-        throw new Error(`${String(error)}: ${replied()} of ${JOBS} replied, ${kills} kills, ${restarts} restarts, queues ${JSON.stringify(counts)}, crashed workers: ${crashed.join(' | ')}`);
+        const answered = new Set(posts.filter((p) => p.step === 'reply').map((p) => p.scanId));
+        const missing = await Promise.all(
+          ids.filter((id) => !answered.has(id)).slice(0, 5).map(async (id) => {
+            const job = await detectQueue.getJob(id);
+            return `${id}: detect ${await detectQueue.getJobState(id)} (${job?.failedReason ?? 'no reason'}, attempts ${job?.attemptsMade}, stalled ${job?.stalledCounter}), notify ${await notifyQueue.getJobState(id)}`;
+          }),
+        );
+        throw new Error(`${String(error)}: ${replied()} of ${JOBS} replied, ${kills} kills, ${restarts} restarts, queues ${JSON.stringify(counts)}, missing: ${missing.join('; ')}, crashed workers: ${crashed.join(' | ')}`);
       });
       await chaos;
       // Let in-flight alerts land, then look at the final state of every job.

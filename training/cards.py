@@ -85,6 +85,8 @@ def card(mid: str, static: dict) -> str:
 | postprocess | sigmoid, Platt a = {p['a']}, b = {p['b']}, `{man['postprocess']['aggregate']}` over crops |
 | enabled | {man['enabled']} |
 
+{static.get('status', '')}
+
 {static['backbone']}
 
 {DATA_SECTION.format(cifake_use=static['cifake'])}
@@ -103,6 +105,11 @@ Mean score per cal source: {', '.join(f'{k.split("/")[-1]} {v:.2f}' for k, v in 
 {ens_line}
 
 ## Measured (Python mirror of the pipeline, PIL resizing; `genguard eval` numbers may differ slightly)
+
+**Bottom line:** pooled dev-eval `normalized` AUC {fmt(r['dev']['normalized']['pooled']['auc'])}, TPR@5 %FPR
+{fmt(r['dev']['normalized']['pooled']['tpr_at_5fpr'], 2)} — statistically indistinguishable from chance and far below the
+0.90 / 0.6 target. The model separates the held-back part of its own training pool (cal AUC {fmt(r['cal']['auc'])}) but does
+not transfer to the independent dev-eval sets; its score is weak evidence at best.
 
 Dev-eval (reporting only). The `as-received` sample is tiny (24 images) and is not an accuracy figure.
 
@@ -132,6 +139,11 @@ STATIC = {
                    'generators leave. Architecture as the official code: 3×3 stride-2 conv (64 ch), BN, ReLU, max-pool, '
                    'ResNet-50 layer1 and layer2 (Bottleneck ×3, ×4), global average pool, fc 512→1. '
                    'No resize at inference: up to four 192×192 crops at native resolution (grid), mean of logits.'),
+        'status': ('**Disabled by default (`"enabled": false`).** On the held-back cal split the ensemble of cnnspot + probe '
+                   'reaches AUC 0.913 and adding NPR gives 0.913 (its non-negative logistic-regression weight is 0.065, '
+                   'kept in the manifest for whoever enables it), while its four 192² crops cost 37 ms on 2 idle cores '
+                   '(onnxruntime-node; ~130 ms on the loaded machine) — more than cnnspot (16 ms) and probe (5.5 ms) together. On dev-eval it is at '
+                   'chance like the others (table below). Fewer crops (`count` 1 or 2) cut the cost proportionally.'),
         'backbone': 'Backbone: none pretrained — trained from scratch (as the authors do), ImageNet mean/std input normalisation.',
         'cifake': 'CIFAKE was **not** used to train NPR (32×32 images have no native-resolution crop).',
         'hw_note': '; H and W must be even',
@@ -154,7 +166,7 @@ STATIC = {
                    'backbone, global average pool, dropout 0.2, fc 1280→1; up to four 192×192 native-resolution crops '
                    '(grid), mean of logits.'),
         'backbone': ('Backbone: Keras MobileNetV2 (width 1.0, Sandler et al. 2018) from the `nsfwjs` npm package 4.3.0 '
-                     '(MIT, © Infinite Red), model `mobilenet_v2` (TFJS layers model, Keras 2.2.4, weights stored as '
+                     '(MIT, © 2019 Infinite Red, Inc.; notice in `LICENSE-nsfwjs.txt` beside the model), model `mobilenet_v2` (TFJS layers model, Keras 2.2.4, weights stored as '
                      '8-bit affine-quantised). What we checked: the Keras config marks every layer before `block_11` '
                      '(Conv1 … block_10) `trainable: false`, i.e. those layers were frozen when nsfwjs fine-tuned the '
                      'ImageNet model for its 5 NSFW classes; block_11 … Conv_1 and the dense head were trained on NSFW '
@@ -184,7 +196,7 @@ STATIC = {
                    'outputs of block_2 (24), block_5 (32), block_12 (96), block_16 (320) and the final 1280-channel map, '
                    '1,752 values, followed by one linear layer (standardisation folded in). Input: shorter side resized '
                    'to 224 (Lanczos), centre 224×224 crop, x/127.5 − 1.'),
-        'backbone': ('Backbone: frozen Keras MobileNetV2 from `nsfwjs` 4.3.0 (MIT, © Infinite Red); layers up to block_10 '
+        'backbone': ('Backbone: frozen Keras MobileNetV2 from `nsfwjs` 4.3.0 (MIT, © 2019 Infinite Red, Inc.; notice in `LICENSE-nsfwjs.txt`); layers up to block_10 '
                      'are marked frozen-from-ImageNet in its Keras config, later layers were tuned by nsfwjs on NSFW '
                      'classes. Far weaker features than CLIP ViT-L/14, which UnivFD relies on.'),
         'cifake': ('CIFAKE: 1,000 training images (500 + 500) were added, weighted to 10 % of the training weight, so '

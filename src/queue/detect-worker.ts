@@ -72,6 +72,11 @@ export class DetectWorker {
       const outcome = job?.finishedOn ? 'failed' : 'retried';
       options.metrics?.jobsFinished.inc({ queue: queueName, outcome });
       options.logger.warn({ jobId: job?.id, queue: queueName, outcome, reason: error.message }, 'detect job failed');
+      // A job whose worker died more than maxStalledCount times is failed by BullMQ without running
+      // the processor (a deferred failure), so #run never tells the requester: do it here.
+      if (job?.deferredFailure && job.finishedOn) {
+        void this.#notifyStalled(job).catch((e: unknown) => options.logger.error({ err: e, jobId: job.id }, 'could not report a stalled job'));
+      }
     });
     this.worker.on('stalled', (jobId) => options.logger.warn({ jobId, queue: queueName }, 'detect job stalled'));
   }
@@ -130,6 +135,26 @@ export class DetectWorker {
       if (!error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
       throw error;
     }
+  }
+
+  async #notifyStalled(job: Job<unknown, DetectJobReturn>): Promise<void> {
+    let scan: ScanJob;
+    try {
+      scan = parseScanJob(job.data);
+    } catch {
+      return;
+    }
+    await this.#notify({
+      kind: 'error',
+      scan,
+      error: {
+        code: 'internal',
+        message: `checking this image stopped its worker ${job.stalledCounter} times (a crash or running out of memory); it was not checked`,
+        retryable: false,
+      },
+      attempts: Math.max(1, job.attemptsMade),
+      finishedAt: Date.now(),
+    });
   }
 
   /**

@@ -1,6 +1,7 @@
 import { deflateSync, gzipSync } from 'node:zlib';
 import { jpegSegment, pngChunk, xmpPacket, zTXtRaw } from '../provenance/craft.js';
 import { box, findFourCC, jpegLengths } from './containers.js';
+import { app11Segments, billionLaughs, deepJumbf, greyIdat, loopingExif, manyFrameGif, PNG_MAGIC, pngFile, splitSegments, zeroBomb } from './hostile-builders.js';
 import type { Prng } from './prng.js';
 import { withJpegSegments, withPngChunks, type SeedImage } from './seed-images.js';
 
@@ -12,122 +13,6 @@ import { withJpegSegments, withPngChunks, type SeedImage } from './seed-images.j
 export interface Recipe {
   name: string;
   make: (random: Prng, seeds: Map<string, Buffer>) => Buffer;
-}
-
-const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function ihdr(width: number, height: number, colourType = 2, depth = 8): Buffer {
-  const data = Buffer.alloc(13);
-  data.writeUInt32BE(width >>> 0, 0);
-  data.writeUInt32BE(height >>> 0, 4);
-  data[8] = depth;
-  data[9] = colourType;
-  return pngChunk('IHDR', data);
-}
-
-function pngFile(width: number, height: number, idat: Buffer, extra: Buffer[] = [], colourType = 2): Buffer {
-  return Buffer.concat([PNG_MAGIC, ihdr(width, height, colourType), ...extra, pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-/** Heavy payloads (deflated zeros) are made once per process. */
-const memo = new Map<string, Buffer>();
-function once(key: string, make: () => Buffer): Buffer {
-  let value = memo.get(key);
-  if (!value) {
-    value = make();
-    memo.set(key, value);
-  }
-  return value;
-}
-
-/** `mb` MiB of zeros, deflated (about 1/1000 of that). */
-function zeroBomb(mb: number): Buffer {
-  return once(`zeros-${mb}`, () => deflateSync(Buffer.alloc(mb * 1024 * 1024), { level: 9 }));
-}
-
-/** Raw greyscale scanlines (filter byte 0 + zeros) for a width×height image, deflated. */
-function greyIdat(width: number, height: number): Buffer {
-  return once(`grey-${width}x${height}`, () => deflateSync(Buffer.alloc((width + 1) * height), { level: 9 }));
-}
-
-/** A GIF with `frames` 1×1 frames (each a few bytes) on a `width`×`height` screen. */
-export function manyFrameGif(frames: number, width = 1, height = 1): Buffer {
-  const head = Buffer.alloc(13);
-  head.write('GIF89a', 0, 'latin1');
-  head.writeUInt16LE(width, 6);
-  head.writeUInt16LE(height, 8);
-  head[10] = 0x80; // global colour table, 2 entries
-  const gct = Buffer.from([0, 0, 0, 255, 255, 255]);
-  const loop = Buffer.from([0x21, 0xff, 0x0b, ...Buffer.from('NETSCAPE2.0', 'latin1'), 0x03, 0x01, 0x00, 0x00, 0x00]);
-  const frame = Buffer.from([
-    0x21, 0xf9, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00, // graphic control: 10 ms
-    0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0x00, // image descriptor 1×1
-    0x02, 0x02, 0x44, 0x01, 0x00, // LZW data
-  ]);
-  const body = Buffer.alloc(frame.length * frames);
-  for (let i = 0; i < frames; i++) frame.copy(body, i * frame.length);
-  return Buffer.concat([head, gct, loop, body, Buffer.from([0x3b])]);
-}
-
-/** A JUMBF superbox `depth` levels deep, built in one buffer (concatenating per level would be quadratic). */
-export function deepJumbf(depth: number): Buffer {
-  const uuid = Buffer.from('6332706100110010800000aa00389b71', 'hex');
-  const label = Buffer.from('c\0', 'latin1');
-  const jumdSize = 8 + uuid.length + 1 + label.length;
-  const perLevel = 8 + jumdSize;
-  const leaf = box('json', Buffer.from('{"a":1}'));
-  const total = perLevel * depth + leaf.length;
-  const out = Buffer.alloc(total);
-  let at = 0;
-  for (let level = 0; level < depth; level++) {
-    out.writeUInt32BE(total - at, at);
-    out.write('jumb', at + 4, 'latin1');
-    out.writeUInt32BE(jumdSize, at + 8);
-    out.write('jumd', at + 12, 'latin1');
-    uuid.copy(out, at + 16);
-    out[at + 32] = 0x03;
-    label.copy(out, at + 33);
-    at += perLevel;
-  }
-  leaf.copy(out, at);
-  return out;
-}
-
-/** JPEG APP11 segments carrying a JUMBF store the way C2PA does (CI, instance, sequence numbers). */
-export function app11Segments(store: Buffer, instance = 1): Buffer[] {
-  const max = 65_535 - 2 - 8;
-  const segments: Buffer[] = [];
-  for (let at = 0, seq = 1; at < store.length; at += max, seq++) {
-    const head = Buffer.alloc(8);
-    head.write('JP', 0, 'latin1');
-    head.writeUInt16BE(instance, 2);
-    head.writeUInt32BE(seq, 4);
-    segments.push(jpegSegment(0xeb, Buffer.concat([head, store.subarray(at, at + max)])));
-  }
-  return segments;
-}
-
-/** A TIFF/EXIF blob whose IFD0 claims 0xFFFF entries and whose next-IFD pointer loops back to itself. */
-function loopingExif(random: Prng): Buffer {
-  const tiff = Buffer.alloc(8 + 2 + 12 * 4 + 4 + 64);
-  tiff.write('II*\0', 0, 'latin1');
-  tiff.writeUInt32LE(8, 4);
-  tiff.writeUInt16LE(random.chance(0.5) ? 0xffff : 4, 8);
-  for (let i = 0; i < 4; i++) {
-    const o = 10 + i * 12;
-    tiff.writeUInt16LE(random.pick([0x8769, 0x8825, 0x010f, 0x9286, 0xa005]), o); // EXIF/GPS pointers, Make, UserComment
-    tiff.writeUInt16LE(random.pick([2, 4, 7, 13]), o + 2);
-    tiff.writeUInt32LE(random.pick([1, 0xffff, 0x7fffffff, 0xffffffff]), o + 4);
-    tiff.writeUInt32LE(random.pick([8, 0, 0xfffffff0]), o + 8); // points at IFD0 again, or nowhere
-  }
-  tiff.writeUInt32LE(8, 10 + 48); // next IFD = IFD0
-  return Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
-}
-
-function billionLaughs(): string {
-  const entities = ['<!ENTITY lol "lol">'];
-  for (let i = 1; i < 10; i++) entities.push(`<!ENTITY lol${i} "${`&lol${i === 1 ? '' : i - 1};`.repeat(10)}">`);
-  return `<?xml version="1.0"?><!DOCTYPE x [${entities.join('')}]>${xmpPacket('<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:title="&lol9;"/>')}`;
 }
 
 const XMP_NS = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
@@ -183,6 +68,37 @@ export const RECIPES: Recipe[] = [
         bytes.writeUInt32BE(100_000, at + 8);
         bytes.writeUInt32BE(100_000, at + 12);
       }
+      return bytes;
+    },
+  },
+  {
+    name: 'bmp-declared-huge',
+    make: (r, seeds) => {
+      const bytes = Buffer.from(seeds.get('bmp-24')!);
+      bytes.writeInt32LE(r.pick([100_000, 0x7fffffff, -1, 65_536]), 18);
+      bytes.writeInt32LE(r.pick([100_000, -0x7fffffff, -100_000, 0]), 22);
+      return bytes;
+    },
+  },
+  {
+    name: 'bmp-rle-overrun',
+    make: (r, seeds) => {
+      const bytes = Buffer.from(seeds.get('bmp-rle8')!);
+      const dataOffset = bytes.readUInt32LE(10);
+      // Runs and deltas that point past the image, absolute runs longer than the data.
+      const evil = [255, 7, 0, 2, 255, 255, 0, 255, 9, 9, 0, 0, 255, 1, 0, 2, 200, 200];
+      const out = Buffer.concat([bytes.subarray(0, dataOffset), Buffer.from(evil.map((b) => (r.chance(0.2) ? r.int(256) : b)))]);
+      out.writeUInt32LE(out.length, 2);
+      return out;
+    },
+  },
+  {
+    name: 'bmp-palette-and-offset-lies',
+    make: (r, seeds) => {
+      const bytes = Buffer.from(seeds.get(r.pick(['bmp-8-palette', 'bmp-4-palette', 'bmp-1-palette']))!);
+      bytes.writeUInt32LE(r.pick([0xffffffff, 1 << 24, 257, 0]), 46); // colours used
+      if (r.chance(0.5)) bytes.writeUInt32LE(r.pick([0xfffffff0, bytes.length + 10, 0, 14]), 10); // pixel data offset
+      if (r.chance(0.3)) bytes.writeUInt32LE(r.pick([0, 7, 0xffffffff, 124, 64]), 14); // header size
       return bytes;
     },
   },
@@ -317,14 +233,6 @@ export const RECIPES: Recipe[] = [
     },
   },
 ];
-
-/** Splits a payload over several segments of one marker, each with the namespace header. */
-function splitSegments(marker: number, header: Buffer, payload: Buffer): Buffer[] {
-  const room = 65_533 - header.length;
-  const out: Buffer[] = [];
-  for (let at = 0; at < payload.length; at += room) out.push(jpegSegment(marker, Buffer.concat([header, payload.subarray(at, at + room)])));
-  return out;
-}
 
 export function seedMap(seeds: SeedImage[]): Map<string, Buffer> {
   return new Map(seeds.map((s) => [s.name, s.bytes]));

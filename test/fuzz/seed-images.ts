@@ -1,5 +1,6 @@
 import sharp, { type Sharp } from 'sharp';
 import { Prng } from './prng.js';
+import { bmp } from '../intake/helpers.js';
 import { exifSegment, exifTiff, iTXt, jpegSegment, tEXt, xmpPacket } from '../provenance/craft.js';
 
 /** A valid file the mutators start from. */
@@ -65,6 +66,25 @@ export async function makeSeedImages(): Promise<SeedImage[]> {
     { name: 'avif', bytes: await base.clone().avif({ quality: 50, effort: 0 }).toBuffer() },
     { name: 'avif-alpha', bytes: await alpha.clone().avif({ quality: 50, effort: 0 }).toBuffer() },
     { name: 'tiff', bytes: await base.clone().tiff().toBuffer() },
+    // BMP goes through genguard's own decoder (sharp has no BMP loader): the likeliest place for a JavaScript bug.
+    ...bmpSeeds(),
   ];
   return seeds;
+}
+
+function bmpSeeds(): SeedImage[] {
+  const rows = (width: number, height: number, bytesPerRow: number) =>
+    Array.from({ length: height }, (_, y) => Array.from({ length: bytesPerRow }, (_, i) => (i * 29 + y * 13 + width) & 0xff));
+  const palette = (n: number): Array<[number, number, number]> => Array.from({ length: n }, (_, i) => [(i * 37) & 0xff, (i * 91) & 0xff, (i * 13) & 0xff]);
+  return [
+    { name: 'bmp-24', bytes: bmp({ width: 20, height: 12, bitsPerPixel: 24, rows: rows(20, 12, 60) }) },
+    { name: 'bmp-32-masks', bytes: bmp({ width: 16, height: 8, bitsPerPixel: 32, rows: rows(16, 8, 64), masks: [0x00ff0000, 0x0000ff00, 0x000000ff, 0xff000000] }) },
+    { name: 'bmp-16-top-down', bytes: bmp({ width: 18, height: 10, bitsPerPixel: 16, rows: rows(18, 10, 36), topDown: true }) },
+    { name: 'bmp-8-palette', bytes: bmp({ width: 24, height: 9, bitsPerPixel: 8, rows: rows(24, 9, 24), palette: palette(256) }) },
+    { name: 'bmp-4-palette', bytes: bmp({ width: 22, height: 7, bitsPerPixel: 4, rows: rows(22, 7, 11), palette: palette(16) }) },
+    { name: 'bmp-1-palette', bytes: bmp({ width: 33, height: 5, bitsPerPixel: 1, rows: rows(33, 5, 5), palette: palette(2) }) },
+    // RLE8: runs, an absolute run, end of line, a delta, end of bitmap.
+    { name: 'bmp-rle8', bytes: bmp({ width: 16, height: 4, bitsPerPixel: 8, rows: [], palette: palette(8), compression: 1, data: [4, 1, 0, 3, 2, 3, 4, 0, 0, 0, 0, 2, 3, 1, 8, 5, 0, 0, 6, 7, 0, 1] }) },
+    { name: 'bmp-rle4', bytes: bmp({ width: 12, height: 3, bitsPerPixel: 4, rows: [], palette: palette(16), compression: 2, data: [6, 0x12, 0, 4, 0x34, 0x56, 0, 0, 4, 0x78, 0, 1] }) },
+  ];
 }

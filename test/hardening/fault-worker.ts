@@ -2,7 +2,7 @@
  * A `genguard worker`-like process for the fault-injection test (test/hardening/kill-workers.test.ts):
  * `node --import tsx test/hardening/fault-worker.ts` with REDIS_URL, PREFIX, SINK_URL. It runs the
  * detect and notify lanes with a backend whose behaviour the image URL names
- * (`/img/<n>-<ok|fail|flaky>-<score>.png`) and a notifier that posts to the sink (the "platform").
+ * (`/img/<n>-<ok|fail|flaky|hang>-<score>.png`) and a notifier that posts to the sink (the "platform").
  * Prints "ready" once its workers run; the test SIGKILLs it at random moments.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,8 +23,10 @@ class UrlScriptedBackend implements DetectionBackend {
   readonly id = 'local' as const;
 
   async detect(image: ImageInput, options: BackendDetectOptions = {}): Promise<DetectionResult> {
-    const m = /\/img\/(\d+)-(ok|fail|flaky)-(\d+)\.png/.exec(image.source);
+    const m = /\/img\/(\d+)-(ok|fail|flaky|hang)-(\d+)\.png/.exec(image.source);
     if (!m) throw new GenguardError('internal', `unexpected source ${image.source}`);
+    // "hang" stands for an image that kills or wedges every worker that touches it.
+    if (m[2] === 'hang') await sleep(600_000, undefined, options.signal ? { signal: options.signal } : undefined);
     await sleep(40 + Math.floor(Math.random() * 160), undefined, options.signal ? { signal: options.signal } : undefined);
     if (m[2] === 'fail') throw new GenguardError('unsupported_format', 'scripted permanent failure');
     if (m[2] === 'flaky' && Math.random() < 0.5) throw new GenguardError('remote_unavailable', 'scripted outage', { retryable: true });

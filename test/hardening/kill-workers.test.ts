@@ -1,18 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGenguardError } from '../../src/errors/genguard-error.js';
 import { QUEUE_NAMES } from '../../src/queue/queue-layout.js';
 import { ScanProducer } from '../../src/queue/scan-producer.js';
 import { Prng } from '../fuzz/prng.js';
-import { ImageServer, scanInput, uniquePrefix, waitFor } from '../queue/helpers/fakes.js';
-import { deletePrefix, TestRedis } from '../queue/helpers/redis-server.js';
+import { scanInput, uniquePrefix, waitFor } from '../queue/helpers/fakes.js';
+import { deletePrefix } from '../queue/helpers/redis-server.js';
+import { FaultHarness, pngFor, type Post } from './fault-harness.js';
 
 /**
  * Fault injection on a real Redis: 200 scans through three worker processes (detect + notify)
@@ -25,72 +21,16 @@ import { deletePrefix, TestRedis } from '../queue/helpers/redis-server.js';
  * GENGUARD_FAULT_JOBS (default 200) and GENGUARD_FAULT_SEED change the run.
  */
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const JOBS = Number(process.env['GENGUARD_FAULT_JOBS'] ?? 200);
 const SEED = Number(process.env['GENGUARD_FAULT_SEED'] ?? 0xfa017);
 const WORKERS = 3;
 
-interface Post {
-  scanId: string;
-  step: 'reply' | 'alert';
-  kind: 'result' | 'error';
-  key: string;
-  pid: number;
-  attempt: number;
-}
+const world = new FaultHarness();
+const { redis, images, posts, ready, crashed } = world;
+const spawnWorker = (prefix: string) => world.spawnWorker(prefix);
 
-const redis = new TestRedis({ persistent: true });
-const images = new ImageServer();
-const posts: Post[] = [];
-let sink: Server;
-let sinkUrl = '';
-
-beforeAll(async () => {
-  await Promise.all([redis.start(), images.start()]);
-  sink = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      posts.push(JSON.parse(body) as Post);
-      // A platform round trip: the window in which a kill leaves a post unrecorded in the ledger.
-      setTimeout(() => res.writeHead(204).end(), Math.floor(Math.random() * 150));
-    });
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  sink?.closeAllConnections();
-  await new Promise<void>((resolve) => sink?.close(() => resolve()));
-  await Promise.all([redis.destroy(), images.close()]);
-});
-
-/** Worker processes that printed "ready" (only those are worth killing: a kill during start-up tests nothing). */
-const ready = new WeakSet<ChildProcess>();
-/** Workers that exited without being killed by the test: each is a defect (with its stderr). */
-const crashed: string[] = [];
-
-function spawnWorker(prefix: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/hardening/fault-worker.ts'], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: redis.url, PREFIX: prefix, SINK_URL: sinkUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => c.toString().includes('ready') && ready.add(child));
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2_000)));
-  child.once('exit', (code, signal) => {
-    if (signal !== 'SIGKILL') crashed.push(`pid ${child.pid} exited ${code ?? signal}: ${stderr}`);
-  });
-  return child;
-}
-
-/** A tiny PNG unique to `n` (distinct bytes: the in-flight dedupe must not merge two scans). */
-function pngFor(n: number): Promise<Buffer> {
-  const data = Buffer.alloc(16 * 16 * 3);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + n * 97 + ((n * i) >> 3)) & 0xff;
-  return sharp(data, { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
-}
+beforeAll(() => world.start());
+afterAll(() => world.close());
 
 function behaviourOf(n: number): { kind: 'ok' | 'fail' | 'flaky'; score: number } {
   const kind = n % 10 === 3 ? 'fail' : n % 10 === 7 ? 'flaky' : 'ok';
@@ -118,7 +58,8 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
     events[0]!.on('stalled', () => stalled.detect++);
     events[1]!.on('stalled', () => stalled.notify++);
     // Connection errors while Redis is down are expected; the clients reconnect.
-    for (const e of [...events, detectQueue, notifyQueue]) e.on('error', () => {});
+    for (const e of events) e.on('error', () => {});
+    for (const q of [detectQueue, notifyQueue]) q.on('error', () => {});
     await Promise.all(events.map((e) => e.waitUntilReady()));
 
     const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => spawnWorker(prefix));
@@ -182,7 +123,8 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
       });
       await chaos;
       // Let in-flight alerts land, then look at the final state of every job.
-      await waitFor(async () => (await notifyQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')) && Object.values(await notifyQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).every((n) => n === 0), 30_000, 'notify queue drained');
+      const idle = async (q: Queue) => Object.values(await q.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).every((n) => n === 0);
+      await waitFor(() => idle(notifyQueue), 30_000, 'notify queue drained');
 
       const detectStates = new Map<string, string>();
       const failedReasons: Record<string, number> = {};
@@ -263,3 +205,4 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
     }
   });
 });
+

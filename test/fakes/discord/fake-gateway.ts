@@ -104,6 +104,14 @@ export class FakeGateway extends EventEmitter {
     send(socket, { op: GATEWAY_OPS.RECONNECT, d: null });
   }
 
+  /** The connection dies without a close frame (the client sees 1006); the session stays resumable and buffers dispatches. */
+  drop(): void {
+    const socket = this.#session?.socket;
+    if (!socket) throw new Error('no connected client');
+    this.#session!.socket = undefined;
+    socket.terminate();
+  }
+
   async close(): Promise<void> {
     for (const client of this.#wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));

@@ -12,6 +12,7 @@
  * after the first fifth (2 000 of 10 000). See docs/reliability.md for results.
  */
 import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLocalEnsemble } from '../src/detector/create-local-ensemble.js';
 import { TestRedis } from '../test/queue/helpers/redis-server.js';
@@ -81,6 +82,6 @@ export async function run(args: string[]): Promise<void> {
 }
 
 // `node --import tsx bench/soak.bench.ts …` runs it directly as well as through bench/run.ts.
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   await run(process.argv.slice(2));
 }

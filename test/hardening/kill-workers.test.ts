@@ -37,8 +37,8 @@ function behaviourOf(n: number): { kind: 'ok' | 'fail' | 'flaky'; score: number 
   return { kind, score: n % 3 === 0 ? 91 : 23 };
 }
 
-describe('kill -9 workers and restart Redis during 200 scans', () => {
-  it('every scan ends completed or failed with a reason; one reply (and alert) per scan', { timeout: 120_000 }, async () => {
+describe(`kill -9 workers and restart Redis during ${JOBS} scans`, () => {
+  it('every scan ends completed or failed with a reason; one reply (and alert) per scan', { timeout: 120_000 + JOBS * 300 }, async () => {
     const random = new Prng(SEED);
     const prefix = uniquePrefix('faults');
     const producer = new ScanProducer({
@@ -110,7 +110,7 @@ describe('kill -9 workers and restart Redis during 200 scans', () => {
         for (; next < end; next++) await enqueue(next);
         await sleep(1_500);
       }
-      await waitFor(() => replied() >= JOBS, 90_000, 'replies for all scans').catch(async (error: unknown) => {
+      await waitFor(() => replied() >= JOBS, 90_000 + JOBS * 200, 'replies for all scans').catch(async (error: unknown) => {
         const counts = { detect: await detectQueue.getJobCounts(), notify: await notifyQueue.getJobCounts() };
         const answered = new Set(posts.filter((p) => p.step === 'reply').map((p) => p.scanId));
         const missing = await Promise.all(

@@ -9,7 +9,7 @@ import { ApiKeyStore } from '../../src/server/api-key-store.js';
 import { startApi } from '../../src/server/create-api.js';
 import { providerOf, ScriptedBackend, syntheticImage, testQueueConfig, uniquePrefix } from '../queue/helpers/fakes.js';
 import { deletePrefix, TestRedis } from '../queue/helpers/redis-server.js';
-import { SlackHarness } from '../slack/harness.js';
+import { messageText, SlackHarness } from '../slack/harness.js';
 import { LogCapture } from './log-capture.js';
 
 /**
@@ -44,7 +44,8 @@ describe('Slack adapter and workers', () => {
       await h.bot.settings.update('slack', h.team.id, (s) => ({ ...s, alertChannel: h.mods.id }));
       // Without files:read Slack answers its sign-in page: the auth_failed path, which logs the most.
       const { event } = await h.share([{ name: 'ai-91.png' }]);
-      await h.waitForBotMessage(h.general, event.ts);
+      const [reply] = await h.waitForBotMessage(h.general, event.ts);
+      expect(messageText(reply!)).toContain('files:read');
       const { responseUrl } = await h.command('/aicheck', 'https://127.0.0.1:1/nothing-here.png', { user: h.alice });
       await h.waitForResponse(responseUrl);
       await h.command('/aiscan', 'status', { user: h.alice });

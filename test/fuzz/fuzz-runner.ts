@@ -7,12 +7,14 @@ import type { ImageInput } from '../../src/intake/image-input.js';
 import type { ImageLoader } from '../../src/intake/image-loader.js';
 import { sniffFormat } from '../../src/intake/sniff-format.js';
 import type { FuzzCase, FuzzCorpus } from './fuzz-cases.js';
+import { HangWatchdog } from './hang-watchdog.js';
 
 /**
  * Runs fuzz cases through intake (ImageLoader), the provenance reader and the full local
  * ensemble, and sorts every outcome: a result, a typed refusal, or a defect. Defects are
  *  - crash: something other than a GenguardError escaped, or a result that breaks its contract;
- *  - hang: no answer within `hangMs`;
+ *  - hang: no answer within `hangMs` (a JavaScript loop that blocks the event loop is caught by
+ *    HangWatchdog after 2 × hangMs, which names the case and kills the process);
  *  - internal: a GenguardError `internal`, or a member that failed with a JavaScript runtime
  *    error (TypeError, RangeError…): caught, but a parser bug all the same;
  *  - swallowed: the provenance reader noted a JavaScript runtime error instead of a parse problem.
@@ -79,8 +81,11 @@ export async function runFuzz(corpus: FuzzCorpus, targets: FuzzTargets, options:
   };
   const started = performance.now();
   const start = options.start ?? 0;
+  // A JavaScript loop that never ends would block the timer below too: this thread catches it.
+  const watchdog = new HangWatchdog(hangMs * 2);
   for (let index = start; index < start + options.count; index++) {
     const c = corpus.make(index);
+    watchdog.starting(index, c.name);
     for (const part of c.name.split('+')) report.families[part] = (report.families[part] ?? 0) + 1;
     const t0 = performance.now();
     let timer: NodeJS.Timeout | undefined;
@@ -89,6 +94,7 @@ export async function runFuzz(corpus: FuzzCorpus, targets: FuzzTargets, options:
     });
     const outcome = await Promise.race([runCase(c, targets, report), hang]);
     clearTimeout(timer);
+    watchdog.finished();
     if (outcome === 'hang') report.defects.push({ index, name: c.name, kind: 'hang', stage: 'ensemble', detail: `no answer after ${hangMs} ms` });
     const ms = performance.now() - t0;
     if (ms > report.maxMs) {
@@ -99,6 +105,7 @@ export async function runFuzz(corpus: FuzzCorpus, targets: FuzzTargets, options:
     report.rss.peakSampledMiB = Math.max(report.rss.peakSampledMiB, mib(process.memoryUsage().rss));
     options.onCase?.(c, outcome, ms);
   }
+  await watchdog.stop();
   report.totalMs = Math.round(performance.now() - started);
   report.rss.maxRssMiB = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
   return report;

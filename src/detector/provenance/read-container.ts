@@ -1,5 +1,6 @@
 import { BMFF } from '@trustnxt/c2pa-ts/asset';
 import type { ImageFormat } from '../../intake/image-input.js';
+import { bmffChainProblem } from './bmff-box-chain.js';
 import { asciiAt, emptyContainer, type ContainerMetadata } from './container-metadata.js';
 import { readExifFields } from './exif-text.js';
 import { isJpeg, readJpegMetadata } from './jpeg-segments.js';
@@ -45,6 +46,11 @@ export async function readContainer(bytes: Uint8Array, format: ImageFormat): Pro
     case 'tiff':
     case 'avif': {
       const meta = emptyContainer();
+      const broken = format === 'avif' ? bmffChainProblem(bytes) : undefined;
+      if (broken !== undefined) {
+        meta.notes.push(`AVIF: metadata not read (${broken})`);
+        return meta;
+      }
       try {
         const fields = await readExifFields(bytes, 'EXIF', true);
         meta.texts.push(...fields.texts);

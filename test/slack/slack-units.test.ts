@@ -171,6 +171,14 @@ describe('/aiscan rules', () => {
     expect(parseSettingsCommand('')).toEqual({ kind: 'help' });
   });
 
+  it('echoes an invalid channel argument escaped, so it cannot mention anyone', () => {
+    const parsed = parseSettingsCommand('alerts <!channel>');
+    expect(parsed.kind).toBe('invalid');
+    const text = JSON.stringify(parsed);
+    expect(text).not.toContain('<!channel>');
+    expect(text).toContain('&lt;!channel&gt;');
+  });
+
   it('unwatch while watching all channels excludes just that channel; watch brings it back', () => {
     const off = applySettingsCommand({ kind: 'unwatch', target: { kind: 'here' } }, defaults, 'C1').next;
     expect(isWatched(off, 'C1')).toBe(false);

@@ -1,5 +1,5 @@
 import type { GuildSettings } from '../shared/guild-settings.js';
-import { channelMention } from './mrkdwn.js';
+import { channelMention, escapeMrkdwn } from './mrkdwn.js';
 
 /**
  * `/aiscan` subcommands as data: parsing and applying are pure, so the rules (what "unwatch"
@@ -43,7 +43,8 @@ function parseChannel(token: string | undefined, allowAll: boolean): ChannelArg 
   const escaped = /^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$/.exec(token);
   if (escaped?.[1]) return { kind: 'channel', id: escaped[1] };
   if (/^[CG][A-Z0-9]{2,}$/.test(token)) return { kind: 'channel', id: token };
-  return { invalid: `"${token}" is not a channel: pick one with # so Slack links it.` };
+  // The argument is echoed back: escape it so `<!channel>` is shown, not sent as a mention.
+  return { invalid: `"${escapeMrkdwn(token)}" is not a channel: pick one with # so Slack links it.` };
 }
 
 export function parseSettingsCommand(text: string | undefined): SettingsCommand {

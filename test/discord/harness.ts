@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import sharp from 'sharp';
 import { DiscordBot } from '../../src/bots/discord/discord-bot.js';
 import { SettingsStore, type GuildSettings } from '../../src/bots/shared/guild-settings.js';
 import { loadConfig, type Config } from '../../src/config/load-config.js';
@@ -16,6 +15,7 @@ import { ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS, type Fake
 import { snowflake } from '../fakes/discord/snowflake.js';
 import { testQueueConfig, uniquePrefix } from '../queue/helpers/fakes.js';
 import { deletePrefix, type TestRedis } from '../queue/helpers/redis-server.js';
+import { seededPng } from '../helpers/seeded-png.js';
 
 /**
  * One Discord world for end-to-end tests: the fake Discord (REST + gateway + CDN), the real
@@ -68,19 +68,8 @@ export function makeGuild(): FakeGuild {
   };
 }
 
-/** A small PNG whose bytes (and so sha256 and pHash) depend on `seed`. */
-export async function png(seed: number, width = 96, height = 64): Promise<Buffer> {
-  const data = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = (x * (seed + 3) + y * 7) & 0xff;
-      data[i + 1] = Math.round(127 + 120 * Math.sin((x + seed * 11) / (5 + (seed % 7)))) & 0xff;
-      data[i + 2] = ((x ^ y) * (seed + 1)) & 0xff;
-    }
-  }
-  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
-}
+/** A small PNG whose bytes depend on `seed`. */
+export const png = (seed: number, width = 96, height = 64): Promise<Buffer> => seededPng(seed, width, height);
 
 export interface HarnessOptions {
   refusedIntents?: number;

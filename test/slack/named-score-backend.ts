@@ -1,7 +1,7 @@
-import sharp from 'sharp';
 import type { DetectionBackend } from '../../src/detector/backend.js';
 import { classify, type DetectionResult } from '../../src/detector/result.js';
 import type { ImageInput } from '../../src/intake/image-input.js';
+import { seededPng } from '../helpers/seeded-png.js';
 
 /**
  * A fast fake backend whose score comes from the image's source URL ("ai-93.png" → 0.93,
@@ -28,16 +28,5 @@ export class NamedScoreBackend implements DetectionBackend {
   async close(): Promise<void> {}
 }
 
-/** A small PNG whose bytes depend on `seed` (distinct seeds: distinct cache entries). */
-export async function png(seed: number, width = 64, height = 48): Promise<Buffer> {
-  const data = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = (x * (seed + 3) + y * 7) & 0xff;
-      data[i + 1] = Math.round(127 + 120 * Math.sin((x + seed * 11) / (5 + (seed % 7)))) & 0xff;
-      data[i + 2] = ((x ^ y) * (seed + 1)) & 0xff;
-    }
-  }
-  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
-}
+/** A small PNG whose bytes depend on `seed`. */
+export const png = (seed: number, width = 64, height = 48): Promise<Buffer> => seededPng(seed, width, height);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { GenguardError } from '../../errors/genguard-error.js';
@@ -38,6 +39,29 @@ export interface SettingsStoreOptions {
   defaults?: Partial<GuildSettings>;
 }
 
+/**
+ * How often `update` re-reads and re-applies a change that lost a race before giving up. Real
+ * contention is a handful of moderators at once; twenty lost races in a row means something
+ * keeps rewriting the key, and the caller is better served by an error than a spin.
+ */
+const UPDATE_ATTEMPTS = 20;
+
+/**
+ * Compare-and-set: writes ARGV[3] only if the key still holds what the caller read (ARGV[2],
+ * or nothing when ARGV[1] is '0'). A script rather than WATCH/MULTI because WATCH belongs to
+ * the connection, and this store shares its client with the queues and other updates.
+ */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1
+`;
+
 export class SettingsStore {
   readonly #options: SettingsStoreOptions;
 
@@ -50,7 +74,10 @@ export class SettingsStore {
   }
 
   async get(platform: Platform, id: string): Promise<GuildSettings> {
-    const raw = await this.#options.redis.get(this.#key(platform, id));
+    return this.#parse(await this.#options.redis.get(this.#key(platform, id)));
+  }
+
+  #parse(raw: string | null): GuildSettings {
     const stored: unknown = raw ? safeJson(raw) : {};
     const parsed = settingsSchema.safeParse({ ...this.#options.defaults, ...(stored as object) });
     // A stored value that no longer fits the schema (an older version, a hand edit) falls back
@@ -58,11 +85,37 @@ export class SettingsStore {
     return parsed.success ? parsed.data : settingsSchema.parse(this.#options.defaults ?? {});
   }
 
+  /**
+   * Applies `change` to the stored settings atomically: two moderators (or two bot processes)
+   * changing settings at the same moment both land, neither overwrites the other.
+   *
+   * Optimistic: reads, applies `change`, and writes only if nobody wrote in between; otherwise
+   * it starts over from the newer value. So `change` may be called several times and must be a
+   * pure function of `current` (no side effects that cannot be repeated; the result of the last
+   * call is the one stored and returned).
+   *
+   * @throws GenguardError `usage` when `change` returns settings that fail the schema (not retried).
+   * @throws GenguardError `platform_error` (retryable) when the key kept changing under it for
+   *   20 attempts in a row.
+   */
   async update(platform: Platform, id: string, change: (current: GuildSettings) => GuildSettings): Promise<GuildSettings> {
-    const next = settingsSchema.safeParse(change(await this.get(platform, id)));
-    if (!next.success) throw new GenguardError('usage', `invalid settings: ${z.prettifyError(next.error)}`);
-    await this.#options.redis.set(this.#key(platform, id), JSON.stringify(next.data));
-    return next.data;
+    const { redis } = this.#options;
+    const key = this.#key(platform, id);
+    for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+      const raw = await redis.get(key);
+      const next = settingsSchema.safeParse(change(this.#parse(raw)));
+      if (!next.success) throw new GenguardError('usage', `invalid settings: ${z.prettifyError(next.error)}`);
+      const written = await redis.eval(COMPARE_AND_SET, 1, key, raw === null ? '0' : '1', raw ?? '', JSON.stringify(next.data));
+      if (written === 1) return next.data;
+      // Full-jitter exponential backoff: racing writers spread out instead of colliding again
+      // in lockstep, and the cap keeps the worst case (every attempt lost) around a second.
+      await sleep(Math.random() * Math.min(2 ** (attempt + 1), 100));
+    }
+    throw new GenguardError('platform_error', `settings for ${platform}:${id} kept changing during the update (${UPDATE_ATTEMPTS} attempts); try again`, {
+      retryable: true,
+      retryAfterSeconds: 1,
+      details: { platform, id, attempts: UPDATE_ATTEMPTS },
+    });
   }
 }
 

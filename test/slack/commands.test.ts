@@ -1,25 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedis } from '../queue/helpers/redis-server.js';
-import { messageText, png, SlackHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { messageText, png, useSlackHarness, type SlackHarness } from './harness.js';
 
-let redis: TestRedis;
-let h: SlackHarness | undefined;
-
-beforeAll(async () => {
-  redis = new TestRedis();
-  await redis.start();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const slack = useSlackHarness({ transport: 'http' });
 
 async function start(): Promise<SlackHarness> {
-  h = await SlackHarness.start(redis, { transport: 'http' });
-  await h.bot.settings.update('slack', h.team.id, (s) => ({ ...s, alertChannel: h!.mods.id }));
+  const h = await slack.start();
+  await h.bot.settings.update('slack', h.team.id, (s) => ({ ...s, alertChannel: h.mods.id }));
   return h;
 }
 

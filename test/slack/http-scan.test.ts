@@ -1,33 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REACTIONS } from '../../src/bots/slack/slack-notifier.js';
 import { eventCallback } from '../fakes/slack/payloads.js';
 import { sendToApp } from '../fakes/slack/slack-signing.js';
-import { TestRedis } from '../queue/helpers/redis-server.js';
-import { messageText, png, SlackHarness, waitFor, type SlackHarnessOptions } from './harness.js';
+import { messageText, png, useSlackHarness, waitFor } from './harness.js';
 
-let redis: TestRedis;
-let h: SlackHarness | undefined;
-
-beforeAll(async () => {
-  redis = new TestRedis();
-  await redis.start();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(options: Partial<SlackHarnessOptions> = {}): Promise<SlackHarness> {
-  h = await SlackHarness.start(redis, { transport: 'http', ...options });
-  return h;
-}
+const slack = useSlackHarness({ transport: 'http' });
 
 describe('Slack over HTTP: automatic scans', () => {
   it('answers a shared image in its thread and alerts the moderators with a permalink', async () => {
-    const harness = await start();
+    const harness = await slack.start();
     await harness.bot.settings.update('slack', harness.team.id, (s) => ({ ...s, alertChannel: harness.mods.id }));
     const { event, answer } = await harness.share([{ name: 'ai-93.png' }]);
     expect(answer.status).toBe(200);
@@ -48,7 +29,7 @@ describe('Slack over HTTP: automatic scans', () => {
   });
 
   it('replies in the existing thread for an image posted in a thread, without alerting a likely-real image', async () => {
-    const harness = await start({ settings: {} });
+    const harness = await slack.start({ settings: {} });
     await harness.bot.settings.update('slack', harness.team.id, (s) => ({ ...s, alertChannel: harness.mods.id }));
     const root = harness.fake.postUserMessage(harness.team.id, harness.general.id, harness.alice.id, { text: 'look' });
     const { event } = await harness.share([{ name: 'real-12.png' }], { thread_ts: root.ts });
@@ -61,7 +42,7 @@ describe('Slack over HTTP: automatic scans', () => {
   });
 
   it('scans every image of a message, one reply each', async () => {
-    const harness = await start();
+    const harness = await slack.start();
     const { event } = await harness.share([{ name: 'ai-91.png', seed: 1 }, { name: 'real-05.png', seed: 2 }, { name: 'notes.txt', mimetype: 'text/plain', bytes: Buffer.from('hi') }]);
     const replies = await harness.waitForBotMessage(harness.general, event.ts, 2);
     const texts = replies.map(messageText).join('\n');
@@ -72,7 +53,7 @@ describe('Slack over HTTP: automatic scans', () => {
   });
 
   it('ignores messages in unwatched channels, from bots, and edits', async () => {
-    const harness = await start({ settings: { unwatchedChannels: [] } });
+    const harness = await slack.start({ settings: { unwatchedChannels: [] } });
     await harness.bot.settings.update('slack', harness.team.id, (s) => ({ ...s, unwatchedChannels: [harness.general.id] }));
     await harness.share([{ name: 'ai-99.png' }]);
     const file = harness.fake.addFile(harness.team.id, { name: 'ai-98.png', bytes: await png(9) });
@@ -87,7 +68,7 @@ describe('Slack over HTTP: automatic scans', () => {
   });
 
   it('reacts instead of replying in react mode, and stays quiet (alert only) in silent mode', async () => {
-    const harness = await start({ settings: { mode: 'react' } });
+    const harness = await slack.start({ settings: { mode: 'react' } });
     await harness.bot.settings.update('slack', harness.team.id, (s) => ({ ...s, alertChannel: harness.mods.id }));
     const { event } = await harness.share([{ name: 'ai-95.png', seed: 3 }]);
     const stored = await waitFor(() => harness.fake.workspaces.message(harness.team.id, harness.general.id, event.ts)?.reactions?.[0], 15_000, 'a reaction');
@@ -100,7 +81,7 @@ describe('Slack over HTTP: automatic scans', () => {
   });
 
   it('escapes a crafted file name so it cannot ping the channel or break the blocks', async () => {
-    const harness = await start();
+    const harness = await slack.start();
     await harness.bot.settings.update('slack', harness.team.id, (s) => ({ ...s, alertChannel: harness.mods.id }));
     const name = `<!channel> ai-97 <https://evil.example|click> & ${'x'.repeat(400)}.png`;
     const { event } = await harness.share([{ name }]);
@@ -118,7 +99,7 @@ describe('Slack over HTTP: automatic scans', () => {
 
 describe('Slack over HTTP: private file downloads', () => {
   it('reports Slack’s HTML login page as an auth error (files:read missing) and never runs a model on it', async () => {
-    const harness = await start({ botScopes: ['chat:write', 'channels:history', 'users:read'] });
+    const harness = await slack.start({ botScopes: ['chat:write', 'channels:history', 'users:read'] });
     const { event } = await harness.share([{ name: 'ai-90.png' }]);
     const [reply] = await harness.waitForBotMessage(harness.general, event.ts);
     const text = messageText(reply!);
@@ -129,7 +110,7 @@ describe('Slack over HTTP: private file downloads', () => {
   });
 
   it('drops the Authorization header when the file host redirects to another host', async () => {
-    const harness = await start();
+    const harness = await slack.start();
     const { event } = await harness.share([{ name: 'ai-92.png', redirectElsewhere: true }]);
     const [reply] = await harness.waitForBotMessage(harness.general, event.ts);
     expect(messageText(reply!)).toContain('0.92');
@@ -142,7 +123,7 @@ describe('Slack over HTTP: private file downloads', () => {
 
 describe('Slack over HTTP: request verification', () => {
   it('rejects unsigned, badly signed and stale requests before anything is queued', async () => {
-    const harness = await start();
+    const harness = await slack.start();
     const file = harness.fake.addFile(harness.team.id, { name: 'ai-99.png', bytes: await png(5) });
     const event = harness.fake.postUserMessage(harness.team.id, harness.general.id, harness.alice.id, { files: [file] });
     const body = eventCallback(harness.teamRef(), event);

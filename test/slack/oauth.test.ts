@@ -1,27 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventCallback } from '../fakes/slack/payloads.js';
-import { TestRedis } from '../queue/helpers/redis-server.js';
-import { messageText, png, SlackHarness, waitFor } from './harness.js';
+import { messageText, png, useSlackHarness, waitFor } from './harness.js';
 
-let redis: TestRedis;
-let h: SlackHarness | undefined;
-
-beforeAll(async () => {
-  redis = new TestRedis();
-  await redis.start();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const slack = useSlackHarness({ transport: 'http', oauth: true });
 
 describe('multi-workspace (OAuth) mode', () => {
   it('installs a workspace through Bolt’s OAuth flow, stores it in Redis and uses its token', async () => {
-    h = await SlackHarness.start(redis, { transport: 'http', oauth: true });
-    const harness = h;
+    const harness = await slack.start();
     const base = `http://127.0.0.1:${harness.bot.port}`;
 
     // Not installed yet: requests for the workspace are refused, nothing is scanned.

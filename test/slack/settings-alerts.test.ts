@@ -1,29 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACTION_DELETE, ACTION_DISMISS } from '../../src/bots/slack/result-blocks.js';
 import { createSlackSettingsStore } from '../../src/bots/slack/slack-settings.js';
-import { TestRedis } from '../queue/helpers/redis-server.js';
-import { messageText, SlackHarness, waitFor, type SlackHarnessOptions } from './harness.js';
+import { messageText, useSlackHarness, waitFor, type SlackHarness, type SlackHarnessOptions } from './harness.js';
 
-let redis: TestRedis;
-let h: SlackHarness | undefined;
-
-beforeAll(async () => {
-  redis = new TestRedis();
-  await redis.start();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(options: Partial<SlackHarnessOptions> = {}): Promise<SlackHarness> {
-  h = await SlackHarness.start(redis, { transport: 'http', ...options });
-  return h;
-}
+const slack = useSlackHarness({ transport: 'http' });
 
 async function aiscan(harness: SlackHarness, text: string, user = harness.admin): Promise<string> {
   const { responseUrl, answer } = await harness.command('/aiscan', text, { user });
@@ -35,13 +16,13 @@ async function aiscan(harness: SlackHarness, text: string, user = harness.admin)
 
 describe('/aiscan settings', () => {
   it('are refused to members who are not admins', async () => {
-    const harness = await start();
+    const harness = await slack.start();
     expect(await aiscan(harness, `alerts <#${harness.mods.id}|mod-alerts>`, harness.alice)).toContain('Only workspace admins');
     expect((await harness.bot.settings.get('slack', harness.team.id)).alertChannel).toBeUndefined();
   });
 
   it('are stored in Redis per workspace and apply to the next scans', async () => {
-    const harness = await start();
+    const harness = await slack.start();
     expect(await aiscan(harness, `alerts <#${harness.mods.id}|mod-alerts>`)).toContain(`<#${harness.mods.id}>`);
     expect(await aiscan(harness, 'threshold 0.85')).toContain('0.85');
     expect(await aiscan(harness, 'mode react')).toContain('reaction');
@@ -52,7 +33,7 @@ describe('/aiscan settings', () => {
     expect(status).toContain('≥ 0.85');
 
     // A separate store on a separate connection (another process) reads the same settings.
-    const client = new Redis(redis.url);
+    const client = new Redis(slack.redis.url);
     try {
       const stored = await createSlackSettingsStore(client, harness.prefix).get('slack', harness.team.id);
       expect(stored).toMatchObject({ alertChannel: harness.mods.id, alertThreshold: 0.85, mode: 'react', watchAll: true, unwatchedChannels: [harness.general.id] });
@@ -75,7 +56,7 @@ describe('/aiscan settings', () => {
 
   it('accept members of the configured admin group and explain bad input', async () => {
     const group = 'S0MODS';
-    const harness = await start({ env: { SLACK_ADMIN_GROUP: group } });
+    const harness = await slack.start({ env: { SLACK_ADMIN_GROUP: group } });
     harness.team.usergroups.set(group, [harness.alice.id]);
     expect(await aiscan(harness, 'backend cascade', harness.alice)).toContain('cascade');
     expect((await harness.bot.settings.get('slack', harness.team.id)).backend).toBe('cascade');
@@ -86,7 +67,7 @@ describe('/aiscan settings', () => {
 
 describe('moderator alerts', () => {
   async function flagged(options: Partial<SlackHarnessOptions> = {}) {
-    const harness = await start({ ...options });
+    const harness = await slack.start({ ...options });
     await harness.bot.settings.update('slack', harness.team.id, (s) => ({ ...s, alertChannel: harness.mods.id }));
     const { event } = await harness.share([{ name: 'ai-97.png' }]);
     const [alert] = await harness.waitForBotMessage(harness.mods);

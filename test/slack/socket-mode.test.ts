@@ -1,27 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACTION_DISMISS } from '../../src/bots/slack/result-blocks.js';
-import { TestRedis } from '../queue/helpers/redis-server.js';
-import { messageText, png, SlackHarness, waitFor } from './harness.js';
+import { messageText, png, useSlackHarness, waitFor } from './harness.js';
 
-let redis: TestRedis;
-let h: SlackHarness | undefined;
-
-beforeAll(async () => {
-  redis = new TestRedis();
-  await redis.start();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const slack = useSlackHarness({ transport: 'socket' });
 
 describe('Slack over Socket Mode', () => {
   it('connects with the app token, acks every envelope, and scans shared images', async () => {
-    h = await SlackHarness.start(redis, { transport: 'socket' });
-    const harness = h;
+    const harness = await slack.start();
     expect(harness.fake.socket.connections).toBe(1);
     const open = harness.fake.api.calls.find((c) => c.method === 'apps.connections.open');
     expect(open?.token?.startsWith('xapp-')).toBe(true);
@@ -42,8 +27,7 @@ describe('Slack over Socket Mode', () => {
   });
 
   it('answers /aicheck in the ack and then on the response_url', async () => {
-    h = await SlackHarness.start(redis, { transport: 'socket' });
-    const harness = h;
+    const harness = await slack.start();
     const file = harness.fake.addFile(harness.team.id, { name: 'real-07.png', bytes: await png(21) });
     harness.fake.postUserMessage(harness.team.id, harness.general.id, harness.alice.id, { files: [file] });
     const { responseUrl, answer } = await harness.command('/aicheck', '');
@@ -53,8 +37,7 @@ describe('Slack over Socket Mode', () => {
   });
 
   it('disconnects on stop and does not reconnect', async () => {
-    h = await SlackHarness.start(redis, { transport: 'socket' });
-    const harness = h;
+    const harness = await slack.start();
     await harness.bot.stop();
     await waitFor(() => !harness.fake.socket.connected, 5_000, 'the socket to close');
     await new Promise((r) => setTimeout(r, 300));

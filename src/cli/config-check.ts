@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { UNENCRYPTED_INSTALLATIONS_WARNING } from '../bots/slack/redis-installation-store.js';
 import { resolveSlackSetup } from '../bots/slack/slack-bot.js';
 import { loadConfig, type Config } from '../config/load-config.js';
 import { envSchema } from '../config/schema.js';
@@ -28,9 +29,12 @@ export interface CheckOptions {
 }
 
 const SECRET = /(TOKEN|SECRET|PASSWORD|API_KEY)$/;
+/** Keys are shown not even in part: their last characters are a guessable share of 32 bytes. */
+const KEY = /ENCRYPTION_KEY$/;
 
-/** How a value is shown: secrets keep their last four characters at most, URLs lose their password. */
+/** How a value is shown: secrets keep their last four characters at most, keys none, URLs lose their password. */
 export function maskValue(key: string, value: string): string {
+  if (KEY.test(key)) return `**** (${value.length} chars)`;
   if (SECRET.test(key)) return value.length >= 16 ? `****${value.slice(-4)} (${value.length} chars)` : `**** (${value.length} chars)`;
   if (/_URL$/.test(key) && value.includes('@')) {
     try {
@@ -83,21 +87,25 @@ export async function checkConfig(options: CheckOptions): Promise<ConfigReport> 
     report.problems.push(toGenguardError(error).message);
     return report;
   }
-  await checkPlatforms(config, report);
+  await checkPlatforms(config, report, env);
   await checkRedis(config, options, report);
   await checkModels(config, report);
   checkBackend(config, report);
   return report;
 }
 
-async function checkPlatforms(config: Config, report: ConfigReport): Promise<void> {
+async function checkPlatforms(config: Config, report: ConfigReport, env: NodeJS.ProcessEnv): Promise<void> {
   const { discord, slack } = config;
   if (discord.token && !discord.applicationId) report.problems.push('DISCORD_TOKEN is set but DISCORD_APPLICATION_ID is not (developer portal → General Information → Application ID)');
   if (!discord.token && discord.applicationId) report.problems.push('DISCORD_APPLICATION_ID is set but DISCORD_TOKEN is not (developer portal → Bot → Reset Token)');
   const slackSet = [slack.botToken, slack.appToken, slack.signingSecret, slack.oauth.clientId, slack.oauth.clientSecret].some((v) => v !== undefined);
   if (slackSet) {
     try {
-      resolveSlackSetup(slack);
+      const setup = resolveSlackSetup(slack);
+      // An invalid key was reported above; only a key left unset stores tokens in the clear.
+      if (setup.auth.kind === 'oauth' && config.encryptionKey === undefined && !env['GENGUARD_ENCRYPTION_KEY']) {
+        report.warnings.push(UNENCRYPTED_INSTALLATIONS_WARNING);
+      }
     } catch (error) {
       report.problems.push(`Slack: ${toGenguardError(error).message}`);
     }

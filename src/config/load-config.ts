@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
 import { GenguardError } from '../errors/genguard-error.js';
+import { decodeEncryptionKey } from './encryption-key.js';
 import { envSchema, type Env } from './schema.js';
 import type { Bands } from '../detector/result.js';
 import { buildRemoteConfig, type RemoteConfig } from '../detector/remote/remote-config.js';
@@ -82,6 +83,8 @@ export interface Config {
   queue: QueueConfig;
   /** Remote backends (BitMind, Bijou) and the cascade. */
   remote: RemoteConfig;
+  /** GENGUARD_ENCRYPTION_KEY decoded (32 bytes): encrypts Slack installations in Redis; undefined = stored in the clear. */
+  encryptionKey: Buffer | undefined;
 }
 
 /** The repository (or installed package) root, where `models/` lives. */
@@ -171,6 +174,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       dataDir: env.GENGUARD_DATA_DIR,
     },
     remote: buildRemoteConfig(env),
+    encryptionKey: env.GENGUARD_ENCRYPTION_KEY === undefined ? undefined : decodeEncryptionKey(env.GENGUARD_ENCRYPTION_KEY),
     discord: {
       token: env.DISCORD_TOKEN,
       applicationId: env.DISCORD_APPLICATION_ID,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeEncryptionKey, ENCRYPTION_KEY_FORMAT } from './encryption-key.js';
 
 const bool = z
   .union([z.boolean(), z.string()])
@@ -188,6 +189,14 @@ export const envSchema = z.object({
   SLACK_CLIENT_SECRET: z.string().min(1).optional(),
   /** Secret that signs the OAuth `state` parameter (multi-workspace mode); any long random string. */
   SLACK_STATE_SECRET: z.string().min(1).optional(),
+  /**
+   * Key that encrypts the stored OAuth installations (bot tokens) in Redis with AES-256-GCM: 32 random bytes
+   * as base64 or hex (`openssl rand -base64 32`). Unset = plain JSON. Keep it: without it installations must be redone. Never logged.
+   */
+  GENGUARD_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => decodeEncryptionKey(v) !== undefined, `expected ${ENCRYPTION_KEY_FORMAT}`)
+    .optional(),
   /** User group id (S…) whose members may change /aiscan settings, besides workspace admins and owners. */
   SLACK_ADMIN_GROUP: z.string().regex(/^S[A-Z0-9]+$/, 'a user group id such as S0123ABCD').optional(),
   /** Answers to /aicheck and the "Check for AI" shortcut are visible only to the requester (ephemeral). */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConfig, maskValue } from '../../src/cli/config-check.js';
 import { loadEnvFile } from '../../src/cli/env-file.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { freePort, TestRedis } from '../queue/helpers/redis-server.js';
 import { baseEnv, runCli } from './helpers/cli-process.js';
 
@@ -83,6 +84,55 @@ describe('genguard config check', () => {
     expect(out).not.toContain('from-dotenv-secret');
     expect(out).toContain('DISCORD_APPLICATION_ID is not');
     expect(result.code).toBe(1);
+  });
+
+  describe('GENGUARD_ENCRYPTION_KEY', () => {
+    const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1));
+    // Offline: the Redis test is covered above, and these run many checks.
+    const check = (env: Record<string, string>) => checkConfig({ env, fromFile: new Set(), onPath: () => true, offline: true });
+    const oauth = { REDIS_URL: 'redis://127.0.0.1:6379', GENGUARD_MODELS: 'provenance', SLACK_CLIENT_ID: 'c', SLACK_CLIENT_SECRET: 'client-secret-value', SLACK_STATE_SECRET: 'state-secret-value', SLACK_SIGNING_SECRET: 'signing-secret-value' };
+    const unencrypted = (warnings: string[]) => warnings.filter((w) => w.includes('stored unencrypted'));
+
+    it('accepts 32 bytes as base64 or hex, decodes them for the typed config, and shows none of it', async () => {
+      for (const text of [bytes.toString('base64'), bytes.toString('hex'), bytes.toString('hex').toUpperCase(), bytes.toString('base64url') + '=']) {
+        expect(loadConfig({ GENGUARD_ENCRYPTION_KEY: text }).encryptionKey, text).toEqual(bytes);
+        const report = await check({ ...oauth, GENGUARD_ENCRYPTION_KEY: text });
+        expect(report.problems, text).toEqual([]);
+        expect(unencrypted(report.warnings)).toEqual([]);
+        const shown = report.values.find((v) => v.key === 'GENGUARD_ENCRYPTION_KEY');
+        expect(shown).toEqual({ key: 'GENGUARD_ENCRYPTION_KEY', value: `**** (${text.length} chars)`, source: 'environment' });
+        expect(JSON.stringify(report)).not.toContain(text.slice(-6, -1));
+      }
+      expect(loadConfig({}).encryptionKey).toBeUndefined();
+    });
+
+    it('reports a value of the wrong length or alphabet as a problem, masked', async () => {
+      const invalid = [
+        bytes.subarray(0, 16).toString('base64'), // 16 bytes
+        bytes.toString('hex').slice(0, 63), // a hex digit short
+        `${bytes.toString('base64').slice(0, 42)}!=`, // not base64
+        'correct horse battery staple correct horse battery', // a passphrase
+      ];
+      for (const text of invalid) {
+        expect(() => loadConfig({ GENGUARD_ENCRYPTION_KEY: text }), text).toThrow(/GENGUARD_ENCRYPTION_KEY/);
+        const report = await check({ ...oauth, GENGUARD_ENCRYPTION_KEY: text });
+        expect(report.problems, text).toHaveLength(1);
+        expect(report.problems[0]).toMatch(/^GENGUARD_ENCRYPTION_KEY: expected 32 bytes as base64 \(44 characters\) or hex \(64 characters\)/);
+        expect(JSON.stringify(report)).not.toContain(text.slice(0, 12));
+        // Reported once, as the invalid value it is, not again as "unencrypted".
+        expect(unencrypted(report.warnings)).toEqual([]);
+      }
+    });
+
+    it('warns (not a problem) when OAuth installations would be stored unencrypted', async () => {
+      const report = await check(oauth);
+      expect(report.problems).toEqual([]);
+      expect(unencrypted(report.warnings)).toHaveLength(1);
+      expect(unencrypted(report.warnings)[0]).toContain('set GENGUARD_ENCRYPTION_KEY');
+      // One workspace: the token is in the environment, not in Redis.
+      const single = await check({ REDIS_URL: 'redis://127.0.0.1:6379', GENGUARD_MODELS: 'provenance', SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_APP_TOKEN: 'xapp-1-abc' });
+      expect(unencrypted(single.warnings)).toEqual([]);
+    });
   });
 
   it('loadEnvFile fills in only what the environment lacks', async () => {

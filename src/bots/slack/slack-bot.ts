@@ -10,7 +10,7 @@ import type { CredentialsResolver } from '../../queue/worker-deps.js';
 import type { SettingsStore } from '../shared/guild-settings.js';
 import { registerAdminHandlers } from './admin-handlers.js';
 import { boltLogger } from './bolt-logger.js';
-import { RedisInstallationStore } from './redis-installation-store.js';
+import { RedisInstallationStore, UNENCRYPTED_INSTALLATIONS_WARNING } from './redis-installation-store.js';
 import { registerScanHandlers } from './scan-handlers.js';
 import { clientOptions, toSlackError, type FetchLike } from './slack-api.js';
 import { SlackDismissals } from './slack-dismissals.js';
@@ -156,6 +156,11 @@ export class SlackBot {
     });
     this.app.error(async (error) => {
       if (error.code === 'slack_bolt_authorization_error') {
+        const undecryptable = undecryptableInstallation(error);
+        if (undecryptable) {
+          this.#logger.error({ err: undecryptable.message }, 'a Slack installation cannot be decrypted; requests from that workspace are refused');
+          return;
+        }
         // A workspace without an installation (OAuth mode) or a revoked token: Bolt acked, nothing ran.
         this.#logger.warn({ err: error.message }, 'request from a Slack workspace genguard is not installed in (or whose token was revoked)');
         return;
@@ -192,6 +197,7 @@ export class SlackBot {
       throw wrapped.code === 'auth_failed' ? new GenguardError('config_invalid', `${wrapped.message} (check SLACK_APP_TOKEN)`, { cause: error }) : wrapped;
     }
     this.#started = true;
+    if (this.setup.auth.kind === 'oauth' && !this.installations.encrypted) this.#logger.warn(UNENCRYPTED_INSTALLATIONS_WARNING);
     this.#logger.info(
       { transport: this.setup.transport, auth: this.setup.auth.kind, port: this.#port },
       'genguard Slack bot started',
@@ -203,6 +209,14 @@ export class SlackBot {
     this.#started = false;
     await this.app.stop();
   }
+}
+
+/** Our decryption error inside Bolt's AuthorizationError (which wraps the store's throw, once per layer). */
+function undecryptableInstallation(error: unknown): GenguardError | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = (e as { original?: unknown }).original, depth++) {
+    if (e instanceof GenguardError && e.details?.['reason'] === 'installation_undecryptable') return e;
+  }
+  return undefined;
 }
 
 export interface SlackWorkerPartsOptions {
@@ -226,7 +240,7 @@ export function createSlackWorkerParts(options: SlackWorkerPartsOptions): {
   credentials: CredentialsResolver;
 } {
   const { config } = options;
-  const installations = new RedisInstallationStore(options.redis, config.queue.prefix);
+  const installations = new RedisInstallationStore({ redis: options.redis, prefix: config.queue.prefix, encryptionKey: config.encryptionKey });
   const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   const oauth = config.slack.botToken === undefined;
   const tokens = new SlackTokens({

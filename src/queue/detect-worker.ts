@@ -2,18 +2,12 @@ import { UnrecoverableError, Worker, type Job, type JobsOptions, type Queue } fr
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GenguardError, isGenguardError, toGenguardError } from '../errors/genguard-error.js';
-import { genguardBackoff } from './genguard-backoff.js';
 import type { ErrorNotifyJob, NotifyJob, ResultNotifyJob } from './notifier.js';
 import { QUEUE_NAMES, type Lane } from './queue-layout.js';
 import type { QueueMetrics } from './queue-metrics.js';
+import { retryingWorkerOptions, type LockSettings } from './retrying-worker-options.js';
 import type { ScanProcessor } from './scan-processor.js';
 import { parseScanJob, type ScanJob } from './scan-job.js';
-
-export interface LockSettings {
-  /** Job lock; renewed while the job runs, so it only bounds how fast a dead worker's job moves on. */
-  lockDurationMs: number;
-  stalledIntervalMs: number;
-}
 
 export interface DetectWorkerOptions extends LockSettings {
   /** A worker connection (createWorkerRedis); BullMQ duplicates it for blocking reads. */
@@ -55,17 +49,7 @@ export class DetectWorker {
   constructor(options: DetectWorkerOptions) {
     this.#o = options;
     const queueName = QUEUE_NAMES[options.lane];
-    this.worker = new Worker<unknown, DetectJobReturn>(queueName, (job, _token, signal) => this.#run(job, signal), {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs,
-      stalledInterval: options.stalledIntervalMs,
-      maxStalledCount: 2,
-      settings: { backoffStrategy: genguardBackoff(options.backoffMs) },
-      ...(options.limiter ? { limiter: options.limiter } : {}),
-      autorun: false,
-    });
+    this.worker = new Worker<unknown, DetectJobReturn>(queueName, (job, _token, signal) => this.#run(job, signal), retryingWorkerOptions(options));
     this.worker.on('error', (error) => options.logger.error({ err: error, queue: queueName }, 'detect worker error'));
     this.worker.on('completed', () => options.metrics?.jobsFinished.inc({ queue: queueName, outcome: 'completed' }));
     this.worker.on('failed', (job, error) => {

@@ -73,7 +73,11 @@ export interface NotifyContext {
    * makes the platform itself drop a duplicate post.
    */
   idempotencyKey: string;
-  /** 1 on the first try of this notify job. */
+  /**
+   * 1 on the first try of this notify job; more on any later run, including one after a worker
+   * died mid-job (a stalled job). A notifier without a platform-side idempotency key (Slack) looks
+   * for an earlier post when this is above 1.
+   */
   attempt: number;
   /** Aborted when the worker shuts down hard or the job is cancelled. */
   signal: AbortSignal;

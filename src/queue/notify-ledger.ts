@@ -26,7 +26,8 @@ export interface NotifyLedgerOptions {
  * Per-scan, per-step record ("reply", "alert") that makes posting idempotent. A step is claimed
  * with SET NX before posting and marked done after; a failed post releases the claim so the
  * retry can post. Only a worker that dies between posting and marking leaves a window, closed
- * on Discord by passing the step's idempotency key as the message nonce.
+ * on Discord by passing the step's idempotency key as the message nonce, and on Slack by the key
+ * in the message metadata, looked for before a retry posts (src/bots/slack/posted-message.ts).
  */
 export class NotifyLedger {
   readonly #o: Required<NotifyLedgerOptions>;

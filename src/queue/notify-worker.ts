@@ -3,13 +3,12 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GenguardError, toGenguardError } from '../errors/genguard-error.js';
-import type { LockSettings } from './detect-worker.js';
-import { genguardBackoff } from './genguard-backoff.js';
 import { LogNotifier } from './log-notifier.js';
 import { notifyJobSchema, type Notifier, type NotifierSet, type NotifyJob } from './notifier.js';
 import type { NotifyLedger } from './notify-ledger.js';
 import { QUEUE_NAMES } from './queue-layout.js';
 import type { QueueMetrics } from './queue-metrics.js';
+import { retryingWorkerOptions, type LockSettings } from './retrying-worker-options.js';
 
 export interface NotifyWorkerOptions extends LockSettings {
   connection: Redis;
@@ -37,16 +36,7 @@ export class NotifyWorker {
   constructor(options: NotifyWorkerOptions) {
     this.#o = options;
     this.#fallback = new LogNotifier(options.logger);
-    this.worker = new Worker(QUEUE_NAMES.notify, (job, _token, signal) => this.#run(job, signal), {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs,
-      stalledInterval: options.stalledIntervalMs,
-      maxStalledCount: 2,
-      settings: { backoffStrategy: genguardBackoff(options.backoffMs) },
-      autorun: false,
-    });
+    this.worker = new Worker(QUEUE_NAMES.notify, (job, _token, signal) => this.#run(job, signal), retryingWorkerOptions(options));
     const queue = QUEUE_NAMES.notify;
     this.worker.on('error', (error) => options.logger.error({ err: error, queue }, 'notify worker error'));
     this.worker.on('completed', () => options.metrics?.jobsFinished.inc({ queue, outcome: 'completed' }));
@@ -109,7 +99,10 @@ export class NotifyWorker {
     const deadline = AbortSignal.timeout(Math.floor(ledger.claimTtlMs * 0.8));
     const signal = jobSignal ? AbortSignal.any([jobSignal, deadline]) : deadline;
     try {
-      await post({ idempotencyKey: ledger.idempotencyKey(scanId, step), attempt: job.attemptsMade + 1, signal });
+      // attemptsStarted also counts a run after a stalled (killed) worker, which attemptsMade does
+      // not: exactly the retry that may follow a post the dead worker never recorded.
+      const attempt = Math.max(job.attemptsMade + 1, job.attemptsStarted);
+      await post({ idempotencyKey: ledger.idempotencyKey(scanId, step), attempt, signal });
     } catch (error) {
       metrics?.notifications.inc({ platform, step, outcome: 'failed' });
       await ledger.release(scanId, step, claim.token).catch(() => undefined);

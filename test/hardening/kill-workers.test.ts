@@ -16,7 +16,9 @@ import { FaultHarness, pngFor, type Post } from './fault-harness.js';
  * middle. The notifier posts to a sink standing in for the platform, which records every call.
  * Every scan must end with its job completed or failed with a reason, and exactly one reply
  * (plus one alert when the score calls for it) delivered per scan. Repeated calls for the same
- * step carry the same idempotency key (Discord's enforce_nonce drops them); they are counted.
+ * step carry the same idempotency key and come as a later attempt (> 1): Discord's enforce_nonce
+ * drops them, and the Slack notifier finds the earlier post by its metadata on such attempts.
+ * They are counted.
  *
  * GENGUARD_FAULT_JOBS (default 200) and GENGUARD_FAULT_SEED change the run.
  */
@@ -147,6 +149,7 @@ describe(`kill -9 workers and restart Redis during ${JOBS} scans`, () => {
       const wrongAlerts: string[] = [];
       const duplicateCalls: string[] = [];
       const keyMismatch: string[] = [];
+      const repeatsAsFirstAttempt: string[] = [];
       for (const id of ids) {
         const replies = byScanStep.get(`${id}|reply`) ?? [];
         const alerts = byScanStep.get(`${id}|alert`) ?? [];
@@ -157,6 +160,7 @@ describe(`kill -9 workers and restart Redis during ${JOBS} scans`, () => {
         for (const list of [replies, alerts]) {
           if (list.length > 1) duplicateCalls.push(`${id}:${list[0]!.step} ×${list.length} (first by ${killed.has(list[0]!.pid) ? 'a killed' : 'a live'} worker)`);
           if (new Set(list.map((p) => p.key)).size > 1) keyMismatch.push(`${id}:${list[0]!.step}`);
+          for (const repeat of list.slice(1)) if (repeat.attempt <= 1) repeatsAsFirstAttempt.push(`${id}:${repeat.step}`);
         }
         if (expected.get(id)!.kind === 'fail' && replyKind !== 'error') wrongAlerts.push(`${id}: a permanent failure answered with ${replyKind}`);
       }
@@ -187,6 +191,8 @@ describe(`kill -9 workers and restart Redis during ${JOBS} scans`, () => {
       expect(wrongAlerts).toEqual([]);
       // Repeats (a worker killed between posting and recording it) reuse the step's idempotency key.
       expect(keyMismatch).toEqual([]);
+      // …and are never a first attempt, or a notifier without a platform-side key would not look first.
+      expect(repeatsAsFirstAttempt).toEqual([]);
       expect(posts.every((p) => expected.has(p.scanId))).toBe(true);
       for (const [id, state] of detectStates) expect(['completed', 'failed'], id).toContain(state);
       expect(Object.keys(failedReasons).every((r) => r.length > 0)).toBe(true);

@@ -1,8 +1,14 @@
+import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeys } from '../../src/queue/queue-layout.js';
-import { ImageServer, ScriptedBackend, scanInput, syntheticImage, uniquePrefix, waitFor } from '../queue/helpers/fakes.js';
-import { startPipeline, type Pipeline } from '../queue/helpers/pipeline.js';
-import { TestRedis } from '../queue/helpers/redis-server.js';
+import { notifyJobSchema, type Notifier, type NotifyContext } from '../../src/queue/notifier.js';
+import { NotifyLedger } from '../../src/queue/notify-ledger.js';
+import { NotifyWorker } from '../../src/queue/notify-worker.js';
+import { QUEUE_NAMES, RedisKeys } from '../../src/queue/queue-layout.js';
+import { closeRedis, createWorkerRedis } from '../../src/queue/redis-connections.js';
+import { scanJobSchema } from '../../src/queue/scan-job.js';
+import { fakeResult, ImageServer, ScriptedBackend, scanInput, syntheticImage, uniquePrefix, waitFor } from '../queue/helpers/fakes.js';
+import { silent, startPipeline, type Pipeline } from '../queue/helpers/pipeline.js';
+import { deletePrefix, TestRedis } from '../queue/helpers/redis-server.js';
 
 /**
  * The notify ledger after a worker died mid-post: its claim on the step stays until it lapses.
@@ -40,5 +46,66 @@ describe('a claim left by a dead notify worker', () => {
     expect(p.notifier.calls.reply).toBe(1);
     expect(await client.get(keys.notifyStep('orphaned', 'reply'))).toBe('done');
     client.disconnect();
+  });
+
+  it('makes the run after a killed (stalled) worker an attempt above 1, even once the claim has lapsed', { timeout: 30_000 }, async () => {
+    // A notifier without a platform-side idempotency key (Slack) looks for an earlier post only
+    // on attempt > 1; BullMQ's attemptsMade stays 0 across a stall, so this is about attemptsStarted.
+    const prefix = uniquePrefix('claims');
+    const keys = new RedisKeys(prefix);
+    const connections = [createWorkerRedis(redis.url), createWorkerRedis(redis.url), createWorkerRedis(redis.url)] as const;
+    const calls: NotifyContext[] = [];
+    const notifier = (hang: boolean): Notifier => ({
+      platform: 'discord',
+      reply: (_job, context) => {
+        calls.push(context);
+        // The platform accepted the post, then the worker died before recording it.
+        return hang ? new Promise<void>(() => {}) : Promise.resolve();
+      },
+      alert: async () => {},
+    });
+    const worker = (hang: boolean, connection: (typeof connections)[number]) =>
+      new NotifyWorker({
+        connection,
+        prefix,
+        concurrency: 1,
+        notifiers: { discord: notifier(hang) },
+        // A claim shorter than the stall detection: the next run finds it lapsed and claims anew.
+        ledger: new NotifyLedger({ redis: connection, keys, claimTtlMs: 300 }),
+        backoffMs: 100,
+        lockDurationMs: 1_000,
+        stalledIntervalMs: 500,
+        logger: silent,
+      });
+    const queue = new Queue(QUEUE_NAMES.notify, { connection: connections[2], prefix });
+    const first = worker(true, connections[0]);
+    const second = worker(false, connections[1]);
+    try {
+      first.start();
+      const notice = notifyJobSchema.parse({
+        kind: 'result',
+        scan: scanJobSchema.parse(scanInput('stalls', 'http://127.0.0.1:9/x.png')),
+        result: fakeResult(0.2),
+        alert: false,
+        alertThreshold: 0.7,
+        backend: 'local',
+        modelSetVersion: 'm1',
+        finishedAt: Date.now(),
+      });
+      await queue.add('result', notice, { jobId: 'stalls', attempts: 3 });
+      await waitFor(() => calls.length === 1, 10_000, 'the first post');
+      // The kill: no more lock renewals, so the job stalls and another worker takes it.
+      await first.close(true);
+      second.start();
+      await waitFor(() => calls.length === 2, 15_000, 'the post after the stall');
+      expect(calls.map((c) => c.attempt)).toEqual([1, 2]);
+      expect(calls[1]!.idempotencyKey).toBe(calls[0]!.idempotencyKey);
+    } finally {
+      await second.close();
+      await first.close(true);
+      await queue.close();
+      await deletePrefix(connections[2], prefix).catch(() => 0);
+      await Promise.all(connections.map((c) => closeRedis(c)));
+    }
   });
 });

@@ -7,6 +7,7 @@ import type { ScanJob } from '../../queue/scan-job.js';
 import type { SettingsStore } from '../shared/guild-settings.js';
 import { buildResultView } from '../shared/result-view.js';
 import { encodeAlertRef } from './alert-ref.js';
+import { findPostedMessage, postMetadata } from './posted-message.js';
 import { renderAlert, renderError, renderResult, type SlackMessageBody } from './result-blocks.js';
 import { clientOptions, postToResponseUrl, slackErrorName, toSlackError, type SlackClientSettings } from './slack-api.js';
 import { slackMode } from './settings-command.js';
@@ -26,16 +27,32 @@ export interface SlackNotifierOptions {
 /** Reactions for `react` mode, by prediction. */
 export const REACTIONS = { ai: 'robot_face', uncertain: 'grey_question', real: 'white_check_mark', error: 'warning' } as const;
 
+/** How far Slack's clock may run behind ours: the search for an earlier post starts this long before the request. */
+const CLOCK_SKEW_S = 300;
+
+/** A channel message (thread reply or not): posted with metadata, looked for on a retry. */
+interface ChannelPost extends SlackMessageBody {
+  channel: string;
+  thread_ts?: string;
+}
+
 /**
  * Posts scan outcomes to Slack for the notify worker: the answer where the job says (thread,
  * `response_url`, channel, ephemeral), and moderator alerts with Dismiss / Delete buttons.
  * Automatic scans read the workspace's mode when posting, so `/aiscan mode` also applies to
  * scans already queued. Slack's errors are mapped to retryable or final GenguardErrors.
+ *
+ * Channel and thread messages carry the step's idempotency key in their metadata; a retry looks
+ * for it first (conversations.replies / conversations.history), so a post that Slack accepted
+ * just before a worker died is not posted again. `response_url` and ephemeral answers cannot be
+ * looked up (Slack lists neither), so a retry may repeat those.
  */
 export class SlackNotifier implements Notifier {
   readonly platform = 'slack' as const;
   readonly #o: SlackNotifierOptions;
   readonly #clients = new Map<string, webApi.WebClient>();
+  /** `team:reason` pairs already warned about: a lookup that cannot work fails the same way on every retry. */
+  readonly #lookupWarned = new Set<string>();
 
   constructor(options: SlackNotifierOptions) {
     this.#o = options;
@@ -63,15 +80,11 @@ export class SlackNotifier implements Notifier {
       case 'channel':
       case 'message_reply': {
         const threadTs = target.kind === 'thread' ? target.threadId : target.kind === 'message_reply' ? target.messageId : undefined;
-        await this.#call(scan, 'posting the reply', (c) =>
-          c.chat.postMessage({
-            channel: target.channelId,
-            ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
-            ...body,
-            unfurl_links: false,
-            unfurl_media: false,
-          }),
-        );
+        await this.#postOnce(scan, context, 'reply', {
+          channel: target.channelId,
+          ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+          ...body,
+        });
         return;
       }
       case 'ephemeral':
@@ -84,7 +97,7 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  async alert(job: ResultNotifyJob, _context: NotifyContext): Promise<void> {
+  async alert(job: ResultNotifyJob, context: NotifyContext): Promise<void> {
     const scan = job.scan;
     // Nothing to moderate without a message (a bare URL given to /aicheck).
     if (scan.messageId === undefined) return;
@@ -118,9 +131,54 @@ export class SlackNotifier implements Notifier {
       }),
       canDelete: (await this.#o.tokens.adminTokenFor(scan.workspaceId)) !== undefined,
     });
-    await this.#call(scan, 'posting the moderator alert', (c) =>
-      c.chat.postMessage({ channel, ...body, unfurl_links: false, unfurl_media: false }),
+    await this.#postOnce(scan, context, 'moderator alert', { channel, ...body });
+  }
+
+  /**
+   * Posts with the step's key in the metadata. On a retry, first looks for a message that
+   * already carries the key (an earlier attempt posted it, then died before the notify ledger
+   * recorded it) and counts that as posted. A look that fails never stops the post.
+   */
+  async #postOnce(scan: ScanJob, context: NotifyContext, what: string, post: ChannelPost): Promise<void> {
+    const key = context.idempotencyKey;
+    if (context.attempt > 1) {
+      const ts = await this.#findPosted(scan, post, key);
+      if (ts !== undefined) {
+        const fields = { scanId: scan.id, teamId: scan.workspaceId, channel: post.channel, ts, attempt: context.attempt };
+        this.#o.logger?.info(fields, `${what} already posted (found by its metadata): not posting it again`);
+        return;
+      }
+    }
+    await this.#call(scan, `posting the ${what}`, (c) =>
+      c.chat.postMessage({ ...post, metadata: postMetadata(key), unfurl_links: false, unfurl_media: false }),
     );
+  }
+
+  async #findPosted(scan: ScanJob, post: ChannelPost, key: string): Promise<string | undefined> {
+    // Genguard posts after the request; the scanned message's ts is the next best lower bound.
+    const oldest =
+      scan.requestedAt !== undefined ? String(Math.max(0, Math.floor(scan.requestedAt / 1000) - CLOCK_SKEW_S)) : scan.messageId;
+    const client = await this.#client(scan);
+    try {
+      return await findPostedMessage(
+        client,
+        { channel: post.channel, ...(post.thread_ts === undefined ? {} : { threadTs: post.thread_ts }), ...(oldest === undefined ? {} : { oldest }) },
+        key,
+      );
+    } catch (error) {
+      // missing_scope (no channels:history / groups:history), not_in_channel, ratelimited, …:
+      // posting (and maybe repeating a message) beats not answering at all.
+      const reason = slackErrorName(error) ?? String((error as { code?: unknown } | null)?.code ?? 'error');
+      const fields = { err: error, scanId: scan.id, teamId: scan.workspaceId, channel: post.channel, reason };
+      const seen = `${scan.workspaceId}:${reason}`;
+      if (this.#lookupWarned.has(seen)) {
+        this.#o.logger?.debug(fields, 'could not look for an earlier post; posting (may repeat it)');
+      } else {
+        this.#lookupWarned.add(seen);
+        this.#o.logger?.warn(fields, 'could not look for an earlier post; posting (may repeat it)');
+      }
+      return undefined;
+    }
   }
 
   #render(job: NotifyJob): SlackMessageBody {

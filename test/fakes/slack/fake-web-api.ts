@@ -1,10 +1,18 @@
 import type { IncomingMessage } from 'node:http';
-import { nextTs, type FakeMessage, type FakeTeam, type FakeToken, type FakeWorkspaces } from './fake-workspace.js';
+import { nextTs, type FakeChannel, type FakeMessage, type FakeTeam, type FakeToken, type FakeWorkspaces } from './fake-workspace.js';
 
 /**
  * The Slack Web API methods genguard calls, with Slack's shapes: HTTP 200 and
  * `{ ok: false, error }` for API errors (`not_authed`, `invalid_auth`, `channel_not_found`, …),
  * form-encoded or JSON bodies, the token as `Authorization: Bearer` or a `token` field.
+ *
+ * Message metadata (https://docs.slack.dev/messaging/message-metadata) as Slack handles it:
+ * `metadata` that is not a JSON object → `invalid_metadata_format`; without a string
+ * `event_type` or an object `event_payload` → `invalid_metadata_schema`; an `event_type` with
+ * characters other than letters, digits, `_` and `-` → posted without the metadata and an
+ * `invalid_metadata_schema` warning. Listings (and postMessage's echo) keep only `event_type`
+ * unless `include_all_metadata` is set (slackapi/python-slack-sdk#1501). Reading history needs
+ * `channels:history` (`groups:history` for private channels), or `missing_scope`.
  */
 
 export interface ApiCall {
@@ -52,13 +60,93 @@ function jsonParam(value: unknown): unknown {
   }
 }
 
-const fail = (error: string): ApiAnswer => ({ status: 200, body: { ok: false, error } });
+const fail = (error: string, extra: Record<string, unknown> = {}): ApiAnswer => ({ status: 200, body: { ok: false, error, ...extra } });
 const ok = (body: Record<string, unknown> = {}): ApiAnswer => ({ status: 200, body: { ok: true, ...body } });
 
 export function bearer(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   const m = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
   return m?.[1];
+}
+
+type MetadataCheck = { value?: NonNullable<FakeMessage['metadata']>; error?: string; warning?: string };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** chat.postMessage's `metadata`, validated the way Slack does (see the class comment). */
+function checkMetadata(raw: unknown): MetadataCheck {
+  const metadata = jsonParam(raw);
+  if (!isObject(metadata)) return { error: 'invalid_metadata_format' };
+  const { event_type: eventType, event_payload: payload } = metadata;
+  if (typeof eventType !== 'string' || eventType === '' || !isObject(payload)) return { error: 'invalid_metadata_schema' };
+  if (!/^[A-Za-z0-9_-]+$/.test(eventType)) return { warning: 'invalid_metadata_schema' };
+  return { value: { event_type: eventType, event_payload: structuredClone(payload) } };
+}
+
+/** A message as listings return it: `event_payload` only when asked for with include_all_metadata. */
+function listed(message: FakeMessage, allMetadata: boolean): FakeMessage {
+  if (message.metadata === undefined || allMetadata) return structuredClone(message);
+  const copy = structuredClone(message);
+  copy.metadata = { event_type: message.metadata.event_type };
+  return copy;
+}
+
+const flag = (value: unknown): boolean => value === true || value === 'true' || value === '1' || value === 1;
+
+/** Slack `ts` order ("seconds.micro"; `oldest`/`latest` may leave out the fraction). */
+function compareTs(a: string, b: string): number {
+  const [as = '0', af = ''] = a.split('.');
+  const [bs = '0', bf = ''] = b.split('.');
+  const [x, y] = [af.padEnd(6, '0'), bf.padEnd(6, '0')];
+  return Number(as) - Number(bs) || (x < y ? -1 : x > y ? 1 : 0);
+}
+
+/** `oldest` / `latest` bounds, exclusive unless `inclusive`. */
+function inWindow(ts: string, params: Record<string, unknown>): boolean {
+  const inclusive = flag(params['inclusive']);
+  const oldest = params['oldest'] === undefined ? undefined : String(params['oldest']);
+  const latest = params['latest'] === undefined ? undefined : String(params['latest']);
+  if (oldest !== undefined && (inclusive ? compareTs(ts, oldest) < 0 : compareTs(ts, oldest) <= 0)) return false;
+  if (latest !== undefined && (inclusive ? compareTs(ts, latest) > 0 : compareTs(ts, latest) >= 0)) return false;
+  return true;
+}
+
+/** One page of `messages` (already in Slack's order), with Slack's opaque `next_cursor`. */
+function page(messages: FakeMessage[], params: Record<string, unknown>, extra: Record<string, unknown> = {}): ApiAnswer {
+  const limit = Math.min(Number(params['limit'] ?? 100) || 100, 1000);
+  let start = 0;
+  if (typeof params['cursor'] === 'string' && params['cursor'] !== '') {
+    const m = /^offset:(\d+)$/.exec(Buffer.from(params['cursor'], 'base64').toString());
+    if (!m) return fail('invalid_cursor');
+    start = Number(m[1]);
+  }
+  const all = flag(params['include_all_metadata']);
+  const slice = messages.slice(start, start + limit).map((m) => listed(m, all));
+  const more = start + limit < messages.length;
+  return ok({
+    messages: slice,
+    has_more: more,
+    ...extra,
+    ...(more ? { response_metadata: { next_cursor: Buffer.from(`offset:${start + limit}`).toString('base64') } } : {}),
+  });
+}
+
+/** conversations.history: top-level messages (thread replies stay in their thread), newest first. */
+function history(channel: FakeChannel, params: Record<string, unknown>): ApiAnswer {
+  const top = channel.messages.filter((m) => (m.thread_ts === undefined || m.thread_ts === m.ts) && inWindow(m.ts, params));
+  return page([...top].reverse(), params);
+}
+
+/** conversations.replies: the thread of `ts` (its parent or any reply), parent first, then oldest first. */
+function replies(channel: FakeChannel, params: Record<string, unknown>): ApiAnswer {
+  const ts = String(params['ts'] ?? '');
+  const message = channel.messages.find((m) => m.ts === ts);
+  if (!message) return fail('thread_not_found');
+  const root = message.thread_ts ?? message.ts;
+  const thread = channel.messages.filter((m) => (m.ts === root || m.thread_ts === root) && inWindow(m.ts, params));
+  return page(thread, params);
 }
 
 export class FakeWebApi {
@@ -145,13 +233,14 @@ export class FakeWebApi {
         } else message.reactions.push({ name, users: [principal.userId], count: 1 });
         return ok();
       }
-      case 'conversations.history': {
+      case 'conversations.history':
+      case 'conversations.replies': {
         const channel = team.channels.get(String(params['channel']));
         if (!channel) return fail('channel_not_found');
+        const needed = channel.isPrivate ? 'groups:history' : 'channels:history';
+        if (!principal.scopes.includes(needed)) return fail('missing_scope', { needed, provided: principal.scopes.join(',') });
         if (principal.kind === 'bot' && !channel.members.has(principal.userId)) return fail('not_in_channel');
-        const limit = Math.min(Number(params['limit'] ?? 100) || 100, 1000);
-        const top = channel.messages.filter((m) => m.thread_ts === undefined || m.thread_ts === m.ts);
-        return ok({ messages: [...top].reverse().slice(0, limit), has_more: top.length > limit });
+        return method === 'conversations.history' ? history(channel, params) : replies(channel, params);
       }
       case 'users.info': {
         const user = team.users.get(String(params['user']));
@@ -174,13 +263,18 @@ export class FakeWebApi {
     if (params['text'] === undefined && params['blocks'] === undefined) return fail('no_text');
     const blocks = jsonParam(params['blocks']);
     if (blocks !== undefined && (!Array.isArray(blocks) || blocks.length > 50)) return fail('invalid_blocks');
+    const metadata = params['metadata'] === undefined ? undefined : checkMetadata(params['metadata']);
+    if (metadata?.error !== undefined) return fail(metadata.error);
     const message: FakeMessage = { type: 'message', ts: nextTs(), user: principal.userId };
     if (principal.kind === 'bot') message.bot_id = team.botId;
     if (typeof params['text'] === 'string') message.text = params['text'];
     if (Array.isArray(blocks)) message.blocks = blocks;
     if (typeof params['thread_ts'] === 'string') message.thread_ts = params['thread_ts'];
+    if (metadata?.value !== undefined) message.metadata = metadata.value;
     channel.messages.push(message);
-    return ok({ channel: channel.id, ts: message.ts, message });
+    const answer = ok({ channel: channel.id, ts: message.ts, message: listed(message, false) });
+    if (metadata?.warning !== undefined) Object.assign(answer.body, { warning: metadata.warning, response_metadata: { warnings: [metadata.warning] } });
+    return answer;
   }
 
   private update(team: FakeTeam, principal: FakeToken, params: Record<string, unknown>): ApiAnswer {

@@ -45,11 +45,15 @@ export interface FakeMessage {
   thread_ts?: string;
   files?: Array<Record<string, unknown>>;
   reactions?: Array<{ name: string; users: string[]; count: number }>;
+  /** Message metadata as posted; listings return `event_payload` only with `include_all_metadata`. */
+  metadata?: { event_type: string; event_payload?: Record<string, unknown> };
 }
 
 export interface FakeChannel {
   id: string;
   name: string;
+  /** A private channel: its history needs `groups:history` instead of `channels:history`. */
+  isPrivate: boolean;
   members: Set<string>;
   /** Oldest first. */
   messages: FakeMessage[];
@@ -132,9 +136,16 @@ export class FakeWorkspaces {
     return token;
   }
 
-  addChannel(teamId: string, options: { name?: string; withBot?: boolean; members?: string[] } = {}): FakeChannel {
+  addChannel(teamId: string, options: { name?: string; withBot?: boolean; members?: string[]; isPrivate?: boolean } = {}): FakeChannel {
     const team = this.team(teamId);
-    const channel: FakeChannel = { id: this.id('C'), name: options.name ?? 'general', members: new Set(options.members ?? []), messages: [] };
+    const isPrivate = options.isPrivate === true;
+    const channel: FakeChannel = {
+      id: this.id('C'),
+      name: options.name ?? 'general',
+      isPrivate,
+      members: new Set(options.members ?? []),
+      messages: [],
+    };
     if (options.withBot !== false) channel.members.add(team.botUserId);
     team.channels.set(channel.id, channel);
     return channel;

@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import type { DetectionResult } from '../detector/result.js';
 import { GenguardError } from '../errors/genguard-error.js';
 import type { ApiJob, ApiJobResult } from './api-job.js';
+import { lookupCache } from './cache-lookup.js';
 import type { InflightDedupe } from './inflight-dedupe.js';
 import type { PerceptualHash } from './perceptual-hash.js';
-import { detectWithDeadline, tryPerceptualHash } from './run-detection.js';
+import { detectWithDeadline } from './run-detection.js';
 import { versionTag, type RedisKeys } from './queue-layout.js';
 import type { QueueMetrics } from './queue-metrics.js';
 import type { ResultCache } from './result-cache.js';
@@ -62,18 +63,9 @@ export class ApiProcessor {
 
     let hash: PerceptualHash | undefined;
     if (cache) {
-      const exact = await cache.getExact(tag, image.sha256);
-      if (exact) {
-        metrics?.cacheLookups.inc({ outcome: 'exact' });
-        return { ...base, result: exact.result, cache: 'exact' };
-      }
-      hash = await tryPerceptualHash(image, this.#o.maxPixels, this.#o.logger);
-      const near = hash ? await cache.findSimilar(tag, hash) : null;
-      if (near) {
-        metrics?.cacheLookups.inc({ outcome: 'perceptual' });
-        await cache.put(tag, { ...near.verdict, sha256: image.sha256 }, hash);
-        return { ...base, result: near.verdict.result, cache: 'perceptual' };
-      }
+      const found = await lookupCache(cache, tag, image, this.#o);
+      if (found.kind !== 'miss') return { ...base, result: found.verdict.result, cache: found.kind };
+      hash = found.hash;
     }
     const timeoutMs = Math.min(this.#o.timeoutMs, left);
     const { value, shared } = await dedupe.run<Computed>(

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { DetectionResult } from '../detector/result.js';
 import { GenguardError } from '../errors/genguard-error.js';
+import { lookupCache } from './cache-lookup.js';
 import type { InflightDedupe } from './inflight-dedupe.js';
 import type { CacheHit } from './notifier.js';
 import type { PerceptualHash } from './perceptual-hash.js';
-import { detectWithDeadline, tryPerceptualHash } from './run-detection.js';
+import { detectWithDeadline } from './run-detection.js';
 import { versionTag, type Lane, type RedisKeys } from './queue-layout.js';
 import type { QueueMetrics } from './queue-metrics.js';
 import type { ResultCache } from './result-cache.js';
@@ -68,25 +69,20 @@ export class ScanProcessor {
 
     let hash: PerceptualHash | undefined;
     if (cache) {
-      const exact = await cache.getExact(tag, image.sha256);
-      if (exact) {
-        metrics?.cacheLookups.inc({ outcome: 'exact' });
-        return { ...base, result: exact.result, cache: { kind: 'exact', computedAt: exact.computedAt }, image: { sha256: image.sha256 }, finishedAt: Date.now() };
+      const found = await lookupCache(cache, tag, image, this.#o);
+      if (found.kind === 'exact') {
+        return { ...base, result: found.verdict.result, cache: { kind: 'exact', computedAt: found.verdict.computedAt }, image: { sha256: image.sha256 }, finishedAt: Date.now() };
       }
-      hash = await tryPerceptualHash(image, this.#o.maxPixels, this.#o.logger);
-      const near = hash ? await cache.findSimilar(tag, hash) : null;
-      if (near) {
-        metrics?.cacheLookups.inc({ outcome: 'perceptual' });
-        // Remember these bytes too, so the next copy of this exact file is an exact hit.
-        await cache.put(tag, { ...near.verdict, sha256: image.sha256 }, hash);
+      if (found.kind === 'perceptual') {
         return {
           ...base,
-          result: near.verdict.result,
-          cache: { kind: 'perceptual', distance: near.distance, computedAt: near.verdict.computedAt },
-          image: { sha256: image.sha256, phash: hash!.hex },
+          result: found.verdict.result,
+          cache: { kind: 'perceptual', distance: found.distance, computedAt: found.verdict.computedAt },
+          image: { sha256: image.sha256, phash: found.hash.hex },
           finishedAt: Date.now(),
         };
       }
+      hash = found.hash;
     }
 
     const dedupeKeys = { lock: keys.inflightLock(tag, image.sha256), outcome: keys.inflightOutcome(tag, image.sha256) };

@@ -3,10 +3,6 @@ import { pino, type Logger } from 'pino';
 import { DiscordBot } from '../../src/bots/discord/discord-bot.js';
 import { SettingsStore, type GuildSettings } from '../../src/bots/shared/guild-settings.js';
 import { loadConfig, type Config } from '../../src/config/load-config.js';
-import type { DetectionBackend } from '../../src/detector/backend.js';
-import type { DetectionResult } from '../../src/detector/result.js';
-import { classify } from '../../src/detector/result.js';
-import type { ImageInput } from '../../src/intake/image-input.js';
 import { ImageLoader } from '../../src/intake/image-loader.js';
 import { ScanProducer } from '../../src/queue/scan-producer.js';
 import { WorkerRuntime } from '../../src/queue/worker-runtime.js';
@@ -15,37 +11,9 @@ import { ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS, type Fake
 import { snowflake } from '../fakes/discord/snowflake.js';
 import { testQueueConfig, uniquePrefix } from '../queue/helpers/fakes.js';
 import { deletePrefix, type TestRedis } from '../queue/helpers/redis-server.js';
+import { NamedScoreBackend } from '../helpers/named-score-backend.js';
 import { seededPng } from '../helpers/seeded-png.js';
-
-/**
- * One Discord world for end-to-end tests: the fake Discord (REST + gateway + CDN), the real
- * DiscordBot on discord.js, the real queue (producer + worker runtime) on a real Redis under a
- * fresh prefix, and a fast fake backend whose score comes from the file name ("ai-93.png" →
- * 0.93, "real-12.png" → 0.12, anything else 0.5).
- */
-
-export class NamedScoreBackend implements DetectionBackend {
-  readonly id = 'local' as const;
-  readonly seen: ImageInput[] = [];
-
-  async detect(image: ImageInput): Promise<DetectionResult> {
-    this.seen.push(image);
-    const m = /(?:ai|real|mid)-(\d{1,3})/.exec(decodeURIComponent(image.source));
-    const score = m ? Math.min(1, Number(m[1]) / 100) : 0.5;
-    const other = Math.max(0, score - 0.06);
-    return {
-      ...classify(score),
-      ensemble_score: score,
-      models_succeeded: 2,
-      models_total: 3,
-      model_results: { 'fake-vit': { score, latency_ms: 3 }, 'fake-cnn': { score: other, latency_ms: 2 } },
-      model_notes: { 'fake-slow': { status: 'abstained', code: 'too_small', reason: 'image too small' } },
-      detection_latency_ms: 5,
-    };
-  }
-
-  async close(): Promise<void> {}
-}
+import { useHarness, type HarnessHooks } from '../helpers/use-harness.js';
 
 export function makeGuild(): FakeGuild {
   const general = snowflake();
@@ -78,6 +46,12 @@ export interface HarnessOptions {
   fake?: FakeDiscord;
 }
 
+/**
+ * One Discord world for end-to-end tests: the fake Discord (REST + gateway + CDN), the real
+ * DiscordBot on discord.js, the real queue (producer + worker runtime) on a real Redis under a
+ * fresh prefix, and a fast fake backend whose score comes from the file name ("ai-93.png" →
+ * 0.93, "real-12.png" → 0.12, anything else 0.5).
+ */
 export class Harness {
   readonly logs: Array<Record<string, unknown>> = [];
   bot!: DiscordBot;
@@ -86,7 +60,7 @@ export class Harness {
   settings!: SettingsStore;
   redisClient!: Redis;
   config!: Config;
-  readonly backend = new NamedScoreBackend();
+  readonly backend = new NamedScoreBackend({ abstainingModel: true });
   readonly prefix = uniquePrefix('discord');
   readonly logger: Logger;
   #loader!: ImageLoader;
@@ -214,4 +188,11 @@ export class Harness {
     this.redisClient.disconnect();
     await this.fake.stop();
   }
+}
+
+export type DiscordHarnessHooks = HarnessHooks<Harness, HarnessOptions>;
+
+/** One Redis server for the test file and one Harness per test (`defaults` under each test's options), closed after it. */
+export function useDiscordHarness(defaults: HarnessOptions = {}): DiscordHarnessHooks {
+  return useHarness((redis, options: HarnessOptions) => Harness.start(redis, { ...defaults, ...options }));
 }

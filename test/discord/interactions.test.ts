@@ -1,17 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedis } from '../queue/helpers/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import type { FakeInteraction } from '../fakes/discord/fake-discord.js';
-import { Harness, png } from './harness.js';
+import { png, useDiscordHarness, type Harness } from './harness.js';
 
-const redis = new TestRedis();
-let h: Harness | undefined;
-
-beforeAll(() => redis.start());
-afterAll(() => redis.destroy());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const discord = useDiscordHarness();
 
 const EPHEMERAL = 64;
 
@@ -34,7 +25,7 @@ async function slashCheck(h: Harness, options: { file?: { name: string; size?: n
 
 describe('/aicheck', () => {
   it('defers ephemerally, then edits the reply with the verdict (attachment)', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     const i = await slashCheck(h, { file: { name: 'ai-88.png' } });
     await h.fake.waitFor(() => i.edits[0], 'the edited reply');
     expect(i.callbacks[0]).toEqual({ type: 5, data: { flags: EPHEMERAL } });
@@ -48,7 +39,7 @@ describe('/aicheck', () => {
   });
 
   it('checks a URL', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     const a = h.fake.attachment({ filename: 'real-15.png', bytes: await png(22), contentType: 'image/png' });
     const i = await slashCheck(h, { url: a.proxy_url });
     await h.fake.waitFor(() => i.edits[0], 'the edited reply');
@@ -59,7 +50,7 @@ describe('/aicheck', () => {
   });
 
   it('refuses a 15 MB attachment at once, and an empty request, in plain words', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     const big = await slashCheck(h, { file: { name: 'big.png', size: 15 * 1024 * 1024 } });
     await h.fake.waitFor(() => big.edits[0], 'the answer');
     expect(big.edits[0].content).toBe('⚠️ **big.png**: This image is too large for me to check (15.0 MB; the limit is 10.0 MB).');
@@ -72,7 +63,7 @@ describe('/aicheck', () => {
 
 describe('"Check for AI" message command', () => {
   it('checks every image of the message: a summary, then one ephemeral follow-up per image', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     const target = await h.post('random', [{ name: 'ai-90.png', seed: 31 }, { name: 'real-30.png', seed: 32 }, { name: 'notes.txt', bytes: Buffer.from('hi'), contentType: 'text/plain' }]);
     const i = h.fake.messageCommand({ name: 'Check for AI', target, member: h.member('alice'), channel: h.channel('random') });
     await h.fake.waitFor(() => i.followUps.length === 2, "two follow-ups");
@@ -85,7 +76,7 @@ describe('"Check for AI" message command', () => {
   });
 
   it('says so when the message has no image', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     const target = h.fake.postMessage({ channelId: h.channel('random').id, author: h.member('alice').user, content: 'just text' });
     const i = h.fake.messageCommand({ name: 'Check for AI', target, member: h.member('alice'), channel: h.channel('random') });
     await h.fake.waitFor(() => i.edits[0], 'the answer');
@@ -102,7 +93,7 @@ describe('alert buttons', () => {
   }
 
   it('Delete: refused without Manage Messages, done with it, and both recorded', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     await h.watch();
     const { posted, alert, deleteId } = await alertFor(h, 'ai-95.png', 41);
 
@@ -127,7 +118,7 @@ describe('alert buttons', () => {
   });
 
   it('Dismiss: remembered, so a repost of the same image is not alerted again', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     await h.watch();
     const { alert, dismissId } = await alertFor(h, 'ai-97.png', 51);
     const denied = h.fake.clickButton({ message: alert.message, customId: dismissId, member: h.member('alice') });
@@ -141,11 +132,11 @@ describe('alert buttons', () => {
     expect(click.callbacks[0]!.data.components[0].components.map((b: any) => b.label)).toEqual(['Open']);
 
     const repost = await h.post('general', [{ name: 'ai-97.png', seed: 51 }]);
-    const reply = await h.fake.waitFor(() => h!.repliesTo(repost.id)[0], 'the repost reply');
+    const reply = await h.fake.waitFor(() => h.repliesTo(repost.id)[0], 'the repost reply');
     expect(reply.body.embeds[0].title).toBe('🔴 Likely AI-generated');
     // A different AI image still alerts: only the dismissed picture is quiet.
     const other = await h.post('general', [{ name: 'ai-96.png', seed: 52 }]);
-    await h.fake.waitFor(() => h!.sentTo('mod-alerts').find((s) => s.body.embeds[0].description.includes(other.id)), 'the other alert');
+    await h.fake.waitFor(() => h.sentTo('mod-alerts').find((s) => s.body.embeds[0].description.includes(other.id)), 'the other alert');
     expect(h.sentTo('mod-alerts').filter((s) => s.body.embeds[0].description.includes(repost.id))).toHaveLength(0);
     expect(h.sentTo('mod-alerts')).toHaveLength(2);
     expect((await h.bot.alerts.auditTrail(h.guild.id)).map((e) => e.action)).toEqual(['dismissed', 'denied']);

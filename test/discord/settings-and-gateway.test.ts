@@ -1,18 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedis } from '../queue/helpers/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { MESSAGE_CONTENT_INTENT, type FakeInteraction } from '../fakes/discord/fake-discord.js';
 import type { FakeMember } from '../fakes/discord/payloads.js';
-import { Harness } from './harness.js';
+import { useDiscordHarness, type Harness } from './harness.js';
 
-const redis = new TestRedis();
-let h: Harness | undefined;
-
-beforeAll(() => redis.start());
-afterAll(() => redis.destroy());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const discord = useDiscordHarness();
 
 function aiscan(h: Harness, sub: string, options: any[] = [], member: FakeMember = h.member('admin')): FakeInteraction {
   const resolved: any = {};
@@ -38,7 +29,7 @@ async function answer(h: Harness, i: FakeInteraction): Promise<string> {
 
 describe('/aiscan settings', () => {
   it('registers the commands on start-up, in the dev guild when set', async () => {
-    h = await Harness.start(redis, { devGuild: true });
+    const h = await discord.start({ devGuild: true });
     const commands = h.fake.commands.guild[h.guild.id]!;
     expect(commands.map((c) => c.name)).toEqual(['aicheck', 'Check for AI', 'aiscan']);
     expect(commands.find((c) => c.name === 'aiscan')!.default_member_permissions).toBe('32');
@@ -46,7 +37,7 @@ describe('/aiscan settings', () => {
   });
 
   it('is restricted to Manage Server, changes settings, and keeps them across a bot restart', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     expect(h.fake.commands.global?.map((c) => c.name)).toEqual(['aicheck', 'Check for AI', 'aiscan']);
     const denied = aiscan(h, 'watch', [{ name: 'channel', type: 7, value: h.channel('general').id }], h.member('mod'));
     expect(await answer(h, denied)).toMatch(/Manage Server/);
@@ -73,20 +64,20 @@ describe('/aiscan settings', () => {
 
     // The restarted bot acts on them: react mode, and the server's threshold (0.75 < 0.80: no alert).
     const posted = await h.post('general', [{ name: 'ai-75.png', seed: 61 }]);
-    const reaction = await h.fake.waitFor(() => h!.fake.reactions.find((r) => r.messageId === posted.id), 'the reaction');
+    const reaction = await h.fake.waitFor(() => h.fake.reactions.find((r) => r.messageId === posted.id), 'the reaction');
     expect(reaction.emoji).toBe('🟠');
     const second = await h.post('general', [{ name: 'ai-85.png', seed: 62 }]);
-    await h.fake.waitFor(() => h!.fake.reactions.find((r) => r.messageId === second.id), 'the second reaction');
-    await h.fake.waitFor(() => h!.sentTo('mod-alerts')[0], 'the alert');
+    await h.fake.waitFor(() => h.fake.reactions.find((r) => r.messageId === second.id), 'the second reaction');
+    await h.fake.waitFor(() => h.sentTo('mod-alerts')[0], 'the alert');
     expect(h.sentTo('mod-alerts')).toHaveLength(1);
     expect(h.repliesTo(posted.id)).toHaveLength(0);
   });
 
   it('off stops automatic scans; silent mode only alerts', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     await h.watch({ mode: 'silent' });
     const quiet = await h.post('general', [{ name: 'ai-90.png', seed: 71 }]);
-    await h.fake.waitFor(() => h!.sentTo('mod-alerts')[0], 'the alert');
+    await h.fake.waitFor(() => h.sentTo('mod-alerts')[0], 'the alert');
     expect(h.repliesTo(quiet.id)).toHaveLength(0);
     expect(h.fake.reactions).toHaveLength(0);
 
@@ -94,7 +85,7 @@ describe('/aiscan settings', () => {
     await h.post('general', [{ name: 'ai-91.png', seed: 72 }]);
     expect(await answer(h, aiscan(h, 'on'))).toMatch(/on/);
     const control = await h.post('general', [{ name: 'ai-92.png', seed: 73 }]);
-    await h.fake.waitFor(() => h!.sentTo('mod-alerts').find((s) => s.body.embeds[0].description.includes(control.id)), 'the control alert');
+    await h.fake.waitFor(() => h.sentTo('mod-alerts').find((s) => s.body.embeds[0].description.includes(control.id)), 'the control alert');
     expect(h.sentTo('mod-alerts')).toHaveLength(2);
     expect(h.backend.seen).toHaveLength(2);
   });
@@ -102,12 +93,12 @@ describe('/aiscan settings', () => {
 
 describe('REST and gateway resilience', () => {
   it('rides out a 429 from the REST API (retry_after, X-RateLimit headers) and still posts', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     await h.watch();
     const channel = h.channel('general').id;
     h.fake.rateLimitNext('POST', new RegExp(`^/channels/${channel}/messages$`), 0.3);
     const posted = await h.post('general', [{ name: 'real-25.png', seed: 81 }]);
-    const reply = await h.fake.waitFor(() => h!.repliesTo(posted.id)[0], 'the reply after the 429');
+    const reply = await h.fake.waitFor(() => h.repliesTo(posted.id)[0], 'the reply after the 429');
     expect(reply.body.embeds[0].title).toBe('🟢 Likely real');
     const attempts = h.fake.requests.filter((r) => r.method === 'POST' && r.path === `/channels/${channel}/messages`);
     expect(attempts.map((r) => r.status)).toEqual([429, 200]);
@@ -115,13 +106,13 @@ describe('REST and gateway resilience', () => {
   });
 
   it('resumes after op 7 RECONNECT without losing the events sent meanwhile', async () => {
-    h = await Harness.start(redis);
+    const h = await discord.start();
     await h.watch();
     const sessionId = h.fake.gateway.sessionId;
     h.fake.gateway.requestReconnect();
     // Dispatched while the bot is between connections: Discord replays it on RESUME.
     const posted = await h.post('general', [{ name: 'ai-80.png', seed: 91 }]);
-    const reply = await h.fake.waitFor(() => h!.repliesTo(posted.id)[0], 'the reply to the replayed message');
+    const reply = await h.fake.waitFor(() => h.repliesTo(posted.id)[0], 'the reply to the replayed message');
     expect(reply.body.embeds[0].title).toBe('🔴 Likely AI-generated');
     expect(h.fake.gateway.stats.identifies).toHaveLength(1);
     expect(h.fake.gateway.stats.resumes).toHaveLength(1);
@@ -131,11 +122,11 @@ describe('REST and gateway resilience', () => {
     expect(h.fake.gateway.stats.connections.every((c) => c.url.includes('encoding=json') && !c.url.includes('compress'))).toBe(true);
     expect(h.fake.gateway.stats.identifies[0]!.compress).toBe(false);
     // Heartbeats go on over the resumed connection and are acknowledged (discord.js measures the ping).
-    await h.fake.waitFor(() => h!.fake.gateway.stats.heartbeats > 0 && h!.bot.client!.ws.ping >= 0, 'an acknowledged heartbeat');
+    await h.fake.waitFor(() => h.fake.gateway.stats.heartbeats > 0 && h.bot.client!.ws.ping >= 0, 'an acknowledged heartbeat');
   });
 
   it('keeps serving interactions when the Message Content intent is refused (4014)', async () => {
-    h = await Harness.start(redis, { refusedIntents: MESSAGE_CONTENT_INTENT, settings: { watchedChannels: [] } });
+    const h = await discord.start({ refusedIntents: MESSAGE_CONTENT_INTENT, settings: { watchedChannels: [] } });
     expect(h.bot.messageContent).toBe(false);
     const [first, second] = h.fake.gateway.stats.identifies;
     expect(first!.intents & MESSAGE_CONTENT_INTENT).toBe(MESSAGE_CONTENT_INTENT);

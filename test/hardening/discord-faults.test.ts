@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Harness } from '../discord/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useDiscordHarness } from '../discord/harness.js';
 import { Prng } from '../fuzz/prng.js';
-import { TestRedis } from '../queue/helpers/redis-server.js';
 
 /**
  * The Discord side under faults: the gateway connection dropped (no close frame) several times
@@ -10,22 +9,13 @@ import { TestRedis } from '../queue/helpers/redis-server.js';
  * bot token must not appear in anything the bot or the workers logged.
  */
 
-const redis = new TestRedis();
-let h: Harness | undefined;
-
-beforeAll(() => redis.start());
-afterAll(() => redis.destroy());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const discord = useDiscordHarness();
 
 describe('Discord: gateway drops and REST errors', () => {
   it('every image is answered once and alerted once, across 3 gateway drops and injected 500/429s', { timeout: 60_000 }, async () => {
     const random = new Prng(0xd15c);
-    h = await Harness.start(redis);
-    await h.watch();
-    const harness = h;
+    const harness = await discord.start();
+    await harness.watch();
     const gateway = harness.fake.gateway;
     const posted: Array<{ id: string; ai: boolean }> = [];
     let drops = 0;

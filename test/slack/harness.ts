@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { fetch as undiciFetch, type Agent } from 'undici';
-import { afterAll, afterEach, beforeAll } from 'vitest';
 import { SlackBot } from '../../src/bots/slack/slack-bot.js';
 import type { FetchLike } from '../../src/bots/slack/slack-api.js';
 import type { GuildSettings } from '../../src/bots/shared/guild-settings.js';
@@ -18,7 +17,8 @@ import type { FakeChannel, FakeMessage, FakeTeam, FakeUser } from '../fakes/slac
 import { blockAction, eventCallback, messageShortcut, slashCommand, type TeamRef } from '../fakes/slack/payloads.js';
 import { sendToApp, type SendOptions, type SlackBody } from '../fakes/slack/slack-signing.js';
 import { testQueueConfig, uniquePrefix, waitFor } from '../queue/helpers/fakes.js';
-import { deletePrefix, TestRedis } from '../queue/helpers/redis-server.js';
+import { deletePrefix, type TestRedis } from '../queue/helpers/redis-server.js';
+import { useHarness, type HarnessHooks } from '../helpers/use-harness.js';
 
 export { png, waitFor };
 
@@ -252,38 +252,11 @@ export class SlackHarness {
   }
 }
 
-export interface SlackHarnessHooks {
-  /** The test file's own Redis server (started before its first test); for tests that open their own connection. */
-  readonly redis: TestRedis;
-  /** Starts this test's harness with `defaults` overridden by `options`; it is closed after the test. */
-  start(options?: Partial<SlackHarnessOptions>): Promise<SlackHarness>;
-}
+export type SlackHarnessHooks = HarnessHooks<SlackHarness, SlackHarnessOptions>;
 
-/**
- * Registers the hooks every Slack end-to-end file needs: one Redis server for the file, and at most one
- * harness per test, closed after it even when the test fails (so its prefix, sockets and workers never
- * leak into the next test).
- */
+/** One Redis server for the test file and one SlackHarness per test (`defaults` under each test's options), closed after it. */
 export function useSlackHarness(defaults: SlackHarnessOptions): SlackHarnessHooks {
-  const redis = new TestRedis();
-  let current: SlackHarness | undefined;
-  beforeAll(async () => {
-    await redis.start();
-  });
-  afterAll(async () => {
-    await redis.destroy();
-  });
-  afterEach(async () => {
-    await current?.close();
-    current = undefined;
-  });
-  return {
-    redis,
-    async start(options = {}) {
-      current = await SlackHarness.start(redis, { ...defaults, ...options });
-      return current;
-    },
-  };
+  return useHarness((redis, options: Partial<SlackHarnessOptions>) => SlackHarness.start(redis, { ...defaults, ...options }));
 }
 
 /** All text of a message (fallback text and every text object in its blocks). */

@@ -4,6 +4,7 @@ import { readC2pa } from './c2pa-reader.js';
 import { emptyContainer, type ContainerMetadata, type TextEntry } from './container-metadata.js';
 import { readExifText } from './exif-text.js';
 import { findGeneratorMarkers } from './generator-markers.js';
+import { readInvisibleWatermark } from './invisible-watermark.js';
 import { readIptcIim } from './iptc-iim.js';
 import { classifySourceType } from './iptc-source-types.js';
 import { LIMITS } from './limits.js';
@@ -17,12 +18,18 @@ export interface InspectOptions {
   signal?: AbortSignal;
   /** Decode the alpha channel for A1111 stealth pnginfo (PNG/WebP with alpha only). Default true. */
   stealth?: boolean;
+  /** Decode the pixels for the invisible-watermark dwtDct mark (up to LIMITS.watermarkMaxPixels). Default true. */
+  watermark?: boolean;
 }
+
+/** Formats whose pixels can still hold the mark; GIF's palette and AVIF's coding destroy it. */
+const WATERMARK_FORMATS = new Set<ImageFormat>(['png', 'webp', 'jpeg', 'bmp', 'tiff']);
 
 /**
  * Everything the file says about its own origin: C2PA, IPTC digital source types, generator
- * metadata, AIGC labels, generator names. Each source is read on its own; a source that fails
- * to parse becomes a note and the others still count. Never throws.
+ * metadata, AIGC labels, generator names, and (in its pixels) the invisible-watermark dwtDct mark.
+ * Each source is read on its own; a source that fails to parse becomes a note and the others
+ * still count. Never throws.
  */
 export async function inspectProvenance(bytes: Buffer | Uint8Array, format: ImageFormat, options: InspectOptions = {}): Promise<ProvenanceReport> {
   const effective = sniffFormat(bytes, format);
@@ -76,12 +83,20 @@ export async function inspectProvenance(bytes: Buffer | Uint8Array, format: Imag
     }
   }
 
-  const haveStrongAi = report.markers.some((m) => m.indicates === 'ai' && m.strength === 'strong');
-  if (options.stealth !== false && !haveStrongAi && meta.hasAlpha && (effective === 'png' || effective === 'webp') && !stopped()) {
+  const haveStrongAi = (): boolean => report.markers.some((m) => m.indicates === 'ai' && m.strength === 'strong');
+  if (options.stealth !== false && !haveStrongAi() && meta.hasAlpha && (effective === 'png' || effective === 'webp') && !stopped()) {
     const marker = await stealthMarker(bytes, report.notes);
     if (marker) {
       report.markers.push(marker);
       report.sources.push('alpha-LSB');
+    }
+  }
+  // Pixel decoding is the costliest step here, so it runs only when nothing strong was found.
+  if (options.watermark !== false && !haveStrongAi() && WATERMARK_FORMATS.has(effective) && !stopped()) {
+    const marker = await watermarkMarker(bytes, report.notes);
+    if (marker) {
+      report.markers.push(marker);
+      report.sources.push('invisible watermark');
     }
   }
   report.markers = unique(report.markers);
@@ -131,6 +146,35 @@ async function stealthMarker(bytes: Uint8Array, notes: string[]): Promise<Proven
     };
   } catch (error) {
     notes.push(`stealth pnginfo not checked: ${message(error)}`);
+    return undefined;
+  }
+}
+
+async function watermarkMarker(bytes: Uint8Array, notes: string[]): Promise<ProvenanceMarker | undefined> {
+  try {
+    const result = await readInvisibleWatermark(bytes);
+    if (!result.checked) {
+      if (result.note) notes.push(result.note);
+      return undefined;
+    }
+    const { found, near } = result.match;
+    if (near) {
+      const needed = near.bits - near.watermark.maxDistance;
+      notes.push(`possible invisible watermark ${near.watermark.label}: ${near.agreeing}/${near.bits} bits (${needed} needed), not counted`);
+    }
+    if (!found) return undefined;
+    return {
+      kind: 'invisible_watermark',
+      indicates: 'ai',
+      source: 'invisible watermark',
+      detail: `invisible watermark: ${found.watermark.label} — ${found.agreeing}/${found.bits} bits`,
+      strength: 'strong',
+      // As strong as a generator named in a tool field: the message is public and can be embedded
+      // into anything, but nobody does that to a real photo by accident.
+      score: 0.97,
+    };
+  } catch (error) {
+    notes.push(`invisible watermark not checked: ${message(error)}`);
     return undefined;
   }
 }

@@ -31,4 +31,10 @@ export const LIMITS = {
   stealthMaxPixels: 4_194_304,
   /** Payload of stealth pnginfo (after the signature and length). */
   stealthMaxPayloadBytes: 256 * 1024,
+  /**
+   * The invisible watermark is decoded at full size (it does not survive resizing), so only up to
+   * 2048×2048: the generators that embed it write 0.25–4 MP, resizing erases it, and decoding a
+   * 12 MP camera photo would add about 250 ms and 36 MiB for nothing.
+   */
+  watermarkMaxPixels: 2048 * 2048,
 } as const;

@@ -15,7 +15,8 @@ export interface ProvenanceDetectorOptions {
 
 /**
  * The metadata member of the ensemble: needs no weights. High score when the file itself says it
- * was generated (C2PA, IPTC source type, generator metadata, AIGC label), low score only for a
+ * was generated (C2PA, IPTC source type, generator metadata, AIGC label, or the open invisible
+ * watermark of the Stable Diffusion / FLUX reference code at full size), low score only for a
  * validated C2PA camera capture, abstains otherwise. Reads hostile bytes with every walk bounded
  * (see limits.ts); a broken source is skipped, and the only thing it ever throws is GenguardError.
  */

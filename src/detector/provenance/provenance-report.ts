@@ -7,7 +7,8 @@ export type MarkerKind =
   | 'generator_software'
   | 'ai_declaration'
   | 'aigc_label'
-  | 'stealth_metadata';
+  | 'stealth_metadata'
+  | 'invisible_watermark';
 
 export type MarkerStrength = 'strong' | 'moderate' | 'weak';
 

@@ -30,8 +30,9 @@ AUG = {
 
 
 class EpochSet(torch.utils.data.Dataset):
-    def __init__(self, items, order, model_id, seed):
+    def __init__(self, items, order, model_id, seed, codec_match=False):
         self.items, self.order, self.model_id, self.seed = items, order, model_id, seed
+        self.codec_match = codec_match
         self.spec, self.crop, self.aug = SPECS[model_id], TRAIN_CROP[model_id], AUG[model_id]
 
     def __len__(self):
@@ -40,7 +41,8 @@ class EpochSet(torch.utils.data.Dataset):
     def __getitem__(self, k):
         it = self.items[self.order[k]]
         rng = random.Random(self.seed * 1_000_003 + k)
-        img = data.augment(it.img, rng, self.aug)
+        img = data.codec_history(it.img, it.label, it.source, rng) if self.codec_match else it.img
+        img = data.augment(img, rng, self.aug)
         c, _ = data.random_crop(img, self.crop, rng)
         if rng.random() < 0.5:
             c = c[:, ::-1]
@@ -61,11 +63,13 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--resume', action='store_true')
+    ap.add_argument('--codec-match', action='store_true', help='give both classes the codec histories (WebP, palette, JPEG) the pool ties to one')
+    ap.add_argument('--run', default=None, help='run folder name under training/runs (default: the model id)')
     ap.add_argument('--eval-every', type=int, default=2, help='0: no cal evaluation during training (export.py does it)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     seed_all(a.seed)
-    out = os.path.join(data.REPO, 'training', 'runs', a.model)
+    out = os.path.join(data.REPO, 'training', 'runs', a.run or a.model)
     os.makedirs(out, exist_ok=True)
 
     pool = data.pool()
@@ -110,7 +114,7 @@ def main():
         t0 = time.time()
         rng = np.random.default_rng(a.seed * 1000 + epoch)
         order = rng.choice(len(train), size=steps_per_epoch * a.batch, replace=True, p=weights / weights.sum())
-        ds = EpochSet(train, order.tolist(), a.model, a.seed * 1000 + epoch)
+        ds = EpochSet(train, order.tolist(), a.model, a.seed * 1000 + epoch, a.codec_match)
         dl = torch.utils.data.DataLoader(ds, batch_size=a.batch, num_workers=1, persistent_workers=False, prefetch_factor=4)
         model.train()
         tot, n, correct = 0.0, 0, 0

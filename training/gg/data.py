@@ -211,6 +211,50 @@ def augment(img: np.ndarray, rng: random.Random, cfg: AugCfg) -> np.ndarray:
     return np.asarray(im, dtype=np.uint8)
 
 
+# Codec histories the pool ties to one class: every SD tile went through lossy WebP (40 % of the AI
+# share), every GPT-4o crop is an 8-bit palette PNG (18 %), while 45 % of the real share is ImageNet
+# JPEG q≈96 and most other real crops are camera JPEGs. A residual model learns those codecs instead
+# of generation traces. `codec_history` gives each item the histories the *other* class carries, with
+# probabilities chosen so that P(history | AI) ≈ P(history | real) for each of the three.
+_WEBP_SOURCES = {'train/ai/sd-cheatsheet'}
+_PALETTE_SOURCES = {'train/ai/gpt4o-cases'}
+_JPEG_SOURCES = {'train/real/imagenet', 'train/real/metadata-extractor', 'train/real/exif-samples'}
+CODEC_MATCH = {
+    # (p for items of the other class, p for same-class items without the history)
+    'webp': (0.55, 0.25),
+    'palette': (0.26, 0.10),
+    'jpeg': (0.60, 0.10),
+}
+
+
+def codec_history(img: np.ndarray, label: int, source: str, rng: random.Random) -> np.ndarray:
+    im = None
+
+    def pil():
+        return im if im is not None else Image.fromarray(img)
+
+    def roundtrip(fmt: str, **kw):
+        buf = io.BytesIO()
+        pil().save(buf, fmt, **kw)
+        return Image.open(io.BytesIO(buf.getvalue())).convert('RGB')
+
+    has = {'webp': source in _WEBP_SOURCES, 'palette': source in _PALETTE_SOURCES, 'jpeg': source in _JPEG_SOURCES}
+    owner = {'webp': 1, 'palette': 1, 'jpeg': 0}
+    for kind in ('jpeg', 'palette', 'webp'):
+        if has[kind]:
+            continue
+        p_other, p_same = CODEC_MATCH[kind]
+        if rng.random() >= (p_other if label != owner[kind] else p_same):
+            continue
+        if kind == 'jpeg':
+            im = roundtrip('JPEG', quality=rng.randint(88, 98), subsampling=rng.choice([0, 0, 2]))
+        elif kind == 'palette':
+            im = pil().quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG).convert('RGB')
+        else:
+            im = roundtrip('WEBP', quality=rng.randint(75, 95))
+    return img if im is None else np.asarray(im, dtype=np.uint8)
+
+
 def random_crop(img: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
     """Random size×size window; smaller images are zero-padded bottom/right (the pipeline pads the same way)."""
     h, w = img.shape[:2]

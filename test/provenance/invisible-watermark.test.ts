@@ -165,6 +165,19 @@ describe('invisible watermark: detection on the fixtures', () => {
     if (!result.checked) expect(result.note).toMatch(/5000×4000 is over 4 MP/);
   });
 
+  it('reads only the top rows of blocks of a larger image: what lies below them changes nothing', async () => {
+    const bytes = readFileSync(join(fixtures, 'sdxl-diffusers-512x320.png'));
+    const top = await sharp(bytes).extract({ left: 0, top: 0, width: 512, height: 160 }).raw().toBuffer();
+    const noise = Buffer.from(Array.from({ length: 512 * 160 * 3 }, (_, i) => (i * 2654435761) >>> 24));
+    const spoiled = await sharp(Buffer.concat([top, noise]), { raw: { width: 512, height: 320, channels: 3 } }).png().toBuffer();
+    // 20 of the 40 block rows (1,280 blocks, 26 votes per bit): exactly the unspoiled half.
+    const half = await readInvisibleWatermark(spoiled, { maxBlocks: 20 * 64 });
+    expect(half.checked && half.match.found?.watermark.id).toBe('sdxl');
+    expect(half.checked && half.width).toBe(512);
+    const whole = await readInvisibleWatermark(spoiled, { maxBlocks: 40 * 64 });
+    expect(whole.checked && whole.match.found?.watermark.id).not.toBe('sdxl');
+  });
+
   it('a resized copy no longer carries it', async () => {
     const bytes = readFileSync(join(fixtures, 'sdxl-diffusers-512x320.png'));
     const resized = await sharp(bytes).resize(480, 300).png().toBuffer();

@@ -32,9 +32,10 @@ export const LIMITS = {
   /** Payload of stealth pnginfo (after the signature and length). */
   stealthMaxPayloadBytes: 256 * 1024,
   /**
-   * The invisible watermark is decoded at full size (it does not survive resizing), so only up to
-   * 2048×2048: the generators that embed it write 0.25–4 MP, resizing erases it, and decoding a
-   * 12 MP camera photo would add about 250 ms and 36 MiB for nothing.
+   * The invisible watermark is read at the stored size (it does not survive resizing), so only up
+   * to 2048×2048: the generators that embed it write 0.25–4 MP and resizing erases it, so a 12 MP
+   * camera photo cannot carry it (only its top rows of blocks are decoded anyway; see
+   * WATERMARK_MAX_BLOCKS).
    */
   watermarkMaxPixels: 2048 * 2048,
 } as const;

@@ -198,6 +198,20 @@ def synthetic(width, height, seed):
     return np.clip(img, 0, 255).astype(np.float32)
 
 
+def with_sky(rgb_f32, rows, seed):
+    """The top rows replaced by a smooth sky gradient with faint noise: flat chroma, where upstream's
+    own decoding reads most 0 bits as 1 and only the banded rule of our decoder still finds the mark."""
+    rng = np.random.default_rng(seed)
+    width = rgb_f32.shape[1]
+    y, x = np.mgrid[0:rows, 0:width].astype(np.float32)
+    t, u = y / rows, x / width
+    sky = np.stack([95 + 70 * t + 8 * u, 150 + 45 * t + 4 * u, 225 + 20 * t - 3 * u], axis=-1)
+    sky += rng.normal(0, 0.3, sky.shape).astype(np.float32)
+    out = rgb_f32.copy()
+    out[:rows] = np.clip(sky, 0, 255)
+    return out
+
+
 def sd_scripts(codec, rgb_f32, bits):
     """CompVis / Stability SD 1.x-2.x txt2img.py: uint8, cv2 RGB2BGR, encode, back to RGB."""
     rgb = rgb_f32.astype(np.uint8)  # x_sample.astype(np.uint8) in the script
@@ -267,6 +281,7 @@ def main():
 
     wide = synthetic(512, 320, seed=20250601)
     small = synthetic(256, 256, seed=20250602)
+    sky = with_sky(synthetic(512, 320, seed=20250603), rows=200, seed=20250604)
     cases = [
         # file, RGB uint8 pixels, embedded message id, how
         ('control-512x320.png', np.round(wide).astype(np.uint8), None, 'no watermark (same picture as the 512x320 files)'),
@@ -276,6 +291,8 @@ def main():
         ('sdxl-diffusers-rgb-512x320.png', diffusers(codec, wide, MESSAGES['sdxl'], flip=False), 'sdxl', 'diffusers SDXL, older releases without the flip (float32, rounded)'),
         ('flux-reference-512x320.png', sgm(codec, wide, MESSAGES['flux']), 'flux', 'FLUX.1 reference code (float32, BGR, truncated)'),
         ('sdxl-uint8-256.png', sd_scripts(codec, small, MESSAGES['sdxl']), 'sdxl', 'imwatermark on uint8 BGR (as the invisible-watermark CLI does)'),
+        ('sdxl-diffusers-sky-512x320.png', diffusers(codec, sky, MESSAGES['sdxl'], flip=True), 'sdxl',
+         'diffusers SDXL, RGB->BGR flip (float32, rounded); top 200 rows a flat sky, where the upstream vote fails'),
     ]
     jpeg_of = {'sd1-scripts-512x320.png': 'sd1-scripts-512x320-q95.jpg', 'sdxl-diffusers-512x320.png': 'sdxl-diffusers-512x320-q95.jpg'}
 

@@ -4,10 +4,14 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
+  BLOCK_BIT,
+  BLOCK_READS_0,
+  BLOCK_READS_1,
   decodeBlockBits,
   KNOWN_WATERMARKS,
   matchKnownWatermarks,
   readInvisibleWatermark,
+  voteBandedBits,
   voteBits,
   WATERMARK_VIEWS,
   type BlockBits,
@@ -84,6 +88,42 @@ describe('invisible watermark: messages', () => {
     expect(near.near?.agreeing).toBe(42);
     expect(matchKnownWatermarks(blocksFor(flipped(12)))).toEqual({});
   });
+
+  it('the banded rule: only voting blocks count, a bit is their majority, ties and empty bits agree with nothing', () => {
+    const [b1, b0] = [BLOCK_BIT | BLOCK_READS_1, BLOCK_READS_0];
+    // Bit 0 (blocks 0, 3, 6): two votes for 0 outweigh one for 1. Bit 1 (blocks 1, 4, 7): block 1
+    // abstains, the others tie. Bit 2 (blocks 2, 5, 8): nobody votes.
+    const blocks = Uint8Array.from([b0, BLOCK_BIT, BLOCK_BIT, b0, b1, 0, b1, BLOCK_BIT | BLOCK_READS_0, BLOCK_BIT]);
+    expect(voteBandedBits(blocks, 3)).toEqual([0, null, null]);
+    // Upstream's vote sees only BLOCK_BIT: 0 0 1 → 0, 1 1 1 → 1, 1 0 1 → 1.
+    expect(voteBits(blocks, 3)).toEqual([0, 1, 1]);
+  });
+
+  it('the banded rule finds what the majority vote misses, within its own stricter threshold', () => {
+    const sdxl = KNOWN_WATERMARKS[0];
+    if (!sdxl) throw new Error('no SDXL message');
+    // 8 blocks per bit: 3 carry the bit cleanly, 5 sit in flat chroma. There everything reads 1 by
+    // upstream's rule; a 0 leaves a residue of 18…24.5 (banded: votes 0), a 1 one of 29…36 (abstains).
+    // The first `wrong` bits are made to decode wrongly by the banded rule.
+    const blocksFor = (wrong: number): BlockBits => {
+      const codes = new Uint8Array(48 * 8);
+      for (let k = 0; k < codes.length; k++) {
+        const bit = sdxl.bits[k % 48] ?? 0;
+        const clean = Math.floor(k / 48) < 3;
+        const vote = k % 48 < wrong ? 1 - bit : bit;
+        if (clean) codes[k] = vote ? BLOCK_BIT | BLOCK_READS_1 : BLOCK_READS_0;
+        else codes[k] = BLOCK_BIT | (bit === 1 && k % 48 >= wrong ? 0 : vote ? BLOCK_READS_1 : BLOCK_READS_0);
+      }
+      return Object.fromEntries(WATERMARK_VIEWS.map((v) => [v, codes])) as BlockBits;
+    };
+    const ones = sdxl.bits.filter((b) => b === 1).length;
+    expect(voteBits(blocksFor(0)['f32-bgr'], 48)).toEqual(new Array(48).fill(1));
+    expect(matchKnownWatermarks(blocksFor(0)).found).toMatchObject({ rule: 'banded', agreeing: 48 });
+    expect(matchKnownWatermarks(blocksFor(2)).found).toMatchObject({ rule: 'banded', agreeing: 46 });
+    // Three wrong is past SDXL's bandedMaxDistance (2); the majority reading (all 1s) is no note either.
+    expect(matchKnownWatermarks(blocksFor(3))).toEqual({});
+    expect(ones).toBeLessThan(48 - sdxl.nearDistance);
+  });
 });
 
 describe(`invisible watermark: fixtures vs the reference decoder (${reference.decoder.split(' (')[0]})`, () => {
@@ -130,6 +170,15 @@ describe('invisible watermark: detection on the fixtures', () => {
     });
   }
 
+  it("a flat sky over most of the picture: upstream's vote misses the mark, the banded rule finds it", async () => {
+    const entry = reference.files.find((f) => f.file === 'sdxl-diffusers-sky-512x320.png');
+    if (!entry) throw new Error('sky fixture missing from reference.json');
+    const upstreamBest = Math.max(...WATERMARK_VIEWS.map((v) => entry.decoded[v]['sdxl']?.agreeing ?? 0));
+    expect(upstreamBest).toBeLessThan(48 - (KNOWN_WATERMARKS[0]?.nearDistance ?? 0));
+    const result = await readInvisibleWatermark(readFileSync(join(fixtures, entry.file)));
+    expect(result.checked && result.match.found).toMatchObject({ watermark: { id: 'sdxl' }, rule: 'banded', view: 'f32-bgr', agreeing: 48 });
+  });
+
   it('JPEG quality 95 copies (informational: reported, not required)', async () => {
     const lines: string[] = [];
     for (const entry of reference.files.filter((f) => f.file.endsWith('.jpg'))) {
@@ -168,14 +217,16 @@ describe('invisible watermark: detection on the fixtures', () => {
   it('reads only the top rows of blocks of a larger image: what lies below them changes nothing', async () => {
     const bytes = readFileSync(join(fixtures, 'sdxl-diffusers-512x320.png'));
     const top = await sharp(bytes).extract({ left: 0, top: 0, width: 512, height: 160 }).raw().toBuffer();
-    const noise = Buffer.from(Array.from({ length: 512 * 160 * 3 }, (_, i) => (i * 2654435761) >>> 24));
-    const spoiled = await sharp(Buffer.concat([top, noise]), { raw: { width: 512, height: 320, channels: 3 } }).png().toBuffer();
-    // 20 of the 40 block rows (1,280 blocks, 26 votes per bit): exactly the unspoiled half.
-    const half = await readInvisibleWatermark(spoiled, { maxBlocks: 20 * 64 });
-    expect(half.checked && half.match.found?.watermark.id).toBe('sdxl');
-    expect(half.checked && half.width).toBe(512);
-    const whole = await readInvisibleWatermark(spoiled, { maxBlocks: 40 * 64 });
-    expect(whole.checked && whole.match.found?.watermark.id).not.toBe('sdxl');
+    // Below: twice as many rows of one flat colour, whose blocks read 0 by either rule in the f32-bgr
+    // view the mark sits in (|LL| of U is 14.1 there), so read whole, every 1 bit is outvoted.
+    const flat = await sharp({ create: { width: 512, height: 320, channels: 3, background: { r: 120, g: 120, b: 135 } } }).raw().toBuffer();
+    const spoiled = await sharp(Buffer.concat([top, flat]), { raw: { width: 512, height: 480, channels: 3 } }).png().toBuffer();
+    // 20 of the 60 block rows (1,280 blocks, 26 votes per bit): exactly the unspoiled strip.
+    const strip = await readInvisibleWatermark(spoiled, { maxBlocks: 20 * 64 });
+    expect(strip.checked && strip.match.found?.watermark.id).toBe('sdxl');
+    expect(strip.checked && strip.width).toBe(512);
+    const whole = await readInvisibleWatermark(spoiled, { maxBlocks: 60 * 64 });
+    expect(whole.checked && whole.match).toEqual({});
   });
 
   it('a resized copy no longer carries it', async () => {

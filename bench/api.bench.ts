@@ -7,13 +7,10 @@
  * Images: the dev-eval `normalized` JPEGs (../shared/datasets), each sent once per round, so
  * nothing can be answered from a cache even if it were on.
  */
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
@@ -25,17 +22,14 @@ import { MemoBackendProvider } from '../src/queue/worker-deps.js';
 import { WorkerRuntime } from '../src/queue/worker-runtime.js';
 import { ApiKeyStore } from '../src/server/api-key-store.js';
 import { startApi } from '../src/server/create-api.js';
+import { benchRedis } from './lib/bench-redis.js';
+import { arg } from './lib/cli-args.js';
 import { summarise } from './lib/measure.js';
 
 const SETS: Record<string, string> = {
   e4: 'dev-eval/e4-declan-wright/normalized',
   e5: 'dev-eval/e5-ml72-playground/normalized',
 };
-
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-}
 
 async function images(set: string): Promise<Buffer[]> {
   const root = path.resolve(PACKAGE_ROOT, '../shared/datasets', SETS[set] ?? SETS['e5']!);
@@ -46,39 +40,16 @@ async function images(set: string): Promise<Buffer[]> {
   return Promise.all(files.sort().map((f) => readFile(f)));
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(port: number): Promise<() => void> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    const ok = await probe.connect().then(() => true, () => false);
-    probe.disconnect();
-    if (ok) break;
-    await sleep(50);
-  }
-  return () => child.kill('SIGTERM');
-}
-
 export async function run(args: string[]): Promise<void> {
-  const requests = Number(option(args, '--requests', '200'));
-  const clients = Number(option(args, '--clients', '8'));
-  const apiConcurrency = option(args, '--api-concurrency', '2');
-  const set = option(args, '--set', 'e5');
+  const requests = Number(arg(args, '--requests') ?? '200');
+  const clients = Number(arg(args, '--clients') ?? '8');
+  const apiConcurrency = arg(args, '--api-concurrency') ?? '2';
+  const set = arg(args, '--set') ?? 'e5';
   const pool = await images(set);
-  const redisPort = await freePort();
-  const stopRedis = await startRedis(redisPort);
+  const redis = await benchRedis();
   const config = loadConfig({
     ...process.env,
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    REDIS_URL: redis.url,
     GENGUARD_QUEUE_PREFIX: 'bench-api',
     GENGUARD_CACHE: 'off',
     GENGUARD_API_CONCURRENCY: apiConcurrency,
@@ -132,5 +103,5 @@ export async function run(args: string[]): Promise<void> {
   await backends.close();
   await loader.close();
   keysRedis.disconnect();
-  stopRedis();
+  await redis.close();
 }

@@ -8,16 +8,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { arg } from './lib/cli-args.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const datasets = path.resolve(opt('--datasets') ?? path.join(root, '../shared/datasets'));
-const models = opt('--models');
+const datasets = path.resolve(arg(args, '--datasets') ?? path.join(root, '../shared/datasets'));
+const models = arg(args, '--models');
 const SETS = ['e2-ai-or-not-game', 'e4-declan-wright', 'e5-ml72-playground'];
 
 interface Report {

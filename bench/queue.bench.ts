@@ -17,15 +17,12 @@ import { ScanProducer } from '../src/queue/scan-producer.js';
 import type { ImageSourceLoader } from '../src/queue/worker-deps.js';
 import { WorkerRuntime } from '../src/queue/worker-runtime.js';
 import { fakeResult, imageInputFrom, providerOf, scanInput, syntheticImage, testQueueConfig, uniquePrefix } from '../test/queue/helpers/fakes.js';
-import { deletePrefix, TestRedis } from '../test/queue/helpers/redis-server.js';
+import { deletePrefix } from '../test/queue/helpers/redis-server.js';
+import { benchRedis } from './lib/bench-redis.js';
+import { arg } from './lib/cli-args.js';
 import { percentile, printTimings, summarise } from './lib/measure.js';
 
 const silent = pino({ level: 'silent' });
-
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 const noop: DetectionBackend = {
   id: 'local',
@@ -133,13 +130,8 @@ async function throughput(s: Setup, urls: string[], jobs: number, tag: string): 
 export async function run(args: string[]): Promise<void> {
   const jobs = Number(arg(args, '--jobs') ?? 400);
   const latencyRuns = Number(arg(args, '--latency-runs') ?? 200);
-  let server: TestRedis | undefined;
-  let redisUrl = arg(args, '--redis-url');
-  if (!redisUrl) {
-    server = new TestRedis();
-    await server.start();
-    redisUrl = server.url;
-  }
+  const redis = await benchRedis(arg(args, '--redis-url'));
+  const redisUrl = redis.url;
   try {
     // 64 distinct 256×192 pictures, so cache-on runs hash and miss rather than hit.
     const images = new Map<string, ImageInput>();
@@ -177,6 +169,6 @@ export async function run(args: string[]): Promise<void> {
     console.log('\n## throughput (no-op detector, cache off, medians of 3)');
     console.table(rows);
   } finally {
-    await server?.destroy();
+    await redis.close();
   }
 }

@@ -15,14 +15,10 @@ import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLocalEnsemble } from '../src/detector/create-local-ensemble.js';
-import { TestRedis } from '../test/queue/helpers/redis-server.js';
+import { benchRedis } from './lib/bench-redis.js';
+import { arg } from './lib/cli-args.js';
 import { prepareSoakImages } from './soak/soak-images.js';
 import { runPhase, type PhaseResult } from './soak/soak-phase.js';
-
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 export async function run(args: string[]): Promise<void> {
   const config = loadConfig(process.env);
@@ -33,13 +29,8 @@ export async function run(args: string[]): Promise<void> {
   const jsonPath = arg(args, '--json');
   const log = (line: string) => console.log(line);
 
-  let server: TestRedis | undefined;
-  let redisUrl = arg(args, '--redis-url');
-  if (!redisUrl) {
-    server = new TestRedis();
-    await server.start();
-    redisUrl = server.url;
-  }
+  const redis = await benchRedis(arg(args, '--redis-url'));
+  const redisUrl = redis.url;
   const ensemble = await createLocalEnsemble(config, { warm: true });
   console.log(`soak: ${jobs} jobs per phase, models ${ensemble.memberIds.join(', ')}, detect concurrency ${config.queue.concurrency.detect}, ${inflight} in flight, ORT threads ${config.env.GENGUARD_ORT_THREADS || 'auto'}, ${(await import('node:os')).availableParallelism()} CPUs`);
   const images = await prepareSoakImages(jobs, log);
@@ -58,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await images.close();
     await ensemble.close();
-    await server?.destroy();
+    await redis.close();
   }
   const maxRssMiB = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
   console.log('\n## soak');

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { GenguardError } from '../../errors/genguard-error.js';
+import { compareAndSet } from './compare-and-set.js';
 
 /** Per-server (Discord guild) or per-workspace (Slack team) settings, stored in Redis as JSON. */
 export const settingsSchema = z.object({
@@ -46,22 +47,6 @@ export interface SettingsStoreOptions {
  */
 const UPDATE_ATTEMPTS = 20;
 
-/**
- * Compare-and-set: writes ARGV[3] only if the key still holds what the caller read (ARGV[2],
- * or nothing when ARGV[1] is '0'). A script rather than WATCH/MULTI because WATCH belongs to
- * the connection, and this store shares its client with the queues and other updates.
- */
-const COMPARE_AND_SET = `
-local current = redis.call('GET', KEYS[1])
-if ARGV[1] == '1' then
-  if current ~= ARGV[2] then return 0 end
-elseif current then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[3])
-return 1
-`;
-
 export class SettingsStore {
   readonly #options: SettingsStoreOptions;
 
@@ -105,8 +90,7 @@ export class SettingsStore {
       const raw = await redis.get(key);
       const next = settingsSchema.safeParse(change(this.#parse(raw)));
       if (!next.success) throw new GenguardError('usage', `invalid settings: ${z.prettifyError(next.error)}`);
-      const written = await redis.eval(COMPARE_AND_SET, 1, key, raw === null ? '0' : '1', raw ?? '', JSON.stringify(next.data));
-      if (written === 1) return next.data;
+      if (await compareAndSet(redis, key, raw, JSON.stringify(next.data))) return next.data;
       // Full-jitter exponential backoff: racing writers spread out instead of colliding again
       // in lockstep, and the cap keeps the worst case (every attempt lost) around a second.
       await sleep(Math.random() * Math.min(2 ** (attempt + 1), 100));

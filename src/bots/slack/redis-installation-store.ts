@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import { GenguardError } from '../../errors/genguard-error.js';
+import { compareAndSet } from '../shared/compare-and-set.js';
 
 type AnyInstallation = Installation<'v1' | 'v2', boolean>;
 
@@ -21,14 +22,6 @@ interface Sealed {
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-
-/** Rewrites a legacy value only if nobody replaced it since it was read (a fresh install must win). */
-const REPLACE_IF_UNCHANGED = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
 
 export interface RedisInstallationStoreOptions {
   redis: Redis;
@@ -111,8 +104,9 @@ export class RedisInstallationStore implements InstallationStore {
     }
     if (isSealed(stored)) return this.#open(key, stored, query);
     if (this.#key !== undefined) {
-      // Migration: written before GENGUARD_ENCRYPTION_KEY was set. A failed rewrite is retried on the next read.
-      await this.#redis.eval(REPLACE_IF_UNCHANGED, 1, key, raw, this.#encode(key, stored)).catch(() => undefined);
+      // Migration: written before GENGUARD_ENCRYPTION_KEY was set. Only if nobody replaced it since
+      // it was read (a fresh install must win); a failed rewrite is retried on the next read.
+      await compareAndSet(this.#redis, key, raw, this.#encode(key, stored)).catch(() => undefined);
     }
     return stored as AnyInstallation;
   }
